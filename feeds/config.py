@@ -1,0 +1,207 @@
+"""Thresholds and settings, with their documented defaults, loaded from TOML.
+
+Every default lives here and only here; docs/rules.md and `floorwatch config`
+print them from these dataclasses. A config file needs to name only what it
+changes. A wrong key or value is a `ConfigError` that names the key, e.g.
+``rules.hold_long.seconds: expected a number > 0, got 'two minutes'``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; the message names the file and key."""
+
+
+@dataclass(frozen=True, slots=True)
+class HoldLong:
+    """`hold_long` (intervene): the current hold has lasted this long."""
+
+    seconds: float = 120.0
+    severity: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class HoldTotal:
+    """`hold_total` (coach): all holds on the call add up to this much."""
+
+    seconds: float = 180.0
+    severity: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Transfers:
+    """`transfers` (intervene): the call has been transferred this many times."""
+
+    count: int = 2
+    severity: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerDistress:
+    """`customer_distress` (intervene): customer loudness or pitch over their own baseline."""
+
+    db: float = 8.0
+    semitones: float = 4.0
+    sustain_s: float = 3.0
+    severity: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRaisedVoice:
+    """`agent_raised_voice` (coach): agent loudness over their own baseline."""
+
+    db: float = 8.0
+    sustain_s: float = 2.0
+    severity: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class TalkOver:
+    """`talk_over` (coach): agent-initiated overlaps of at least `min_dur_s` within `window_s`."""
+
+    count: int = 3
+    min_dur_s: float = 1.0
+    window_s: float = 120.0
+    severity: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Deescalated:
+    """`deescalated` (kudos): distress cleared within `within_s` with no raised agent voice."""
+
+    within_s: float = 60.0
+    severity: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    hold_long: HoldLong = field(default_factory=HoldLong)
+    hold_total: HoldTotal = field(default_factory=HoldTotal)
+    transfers: Transfers = field(default_factory=Transfers)
+    customer_distress: CustomerDistress = field(default_factory=CustomerDistress)
+    agent_raised_voice: AgentRaisedVoice = field(default_factory=AgentRaisedVoice)
+    talk_over: TalkOver = field(default_factory=TalkOver)
+    deescalated: Deescalated = field(default_factory=Deescalated)
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """How each party's own normal level is measured.
+
+    window_s: seconds of that party's most recent non-spike speech whose median is the baseline.
+    min_speech_s: voiced speech needed before any spike can be judged.
+    clear_margin_db / clear_margin_semitones: a spike clears only when the sustained level
+    falls this far below its threshold, so a level hovering at the line does not flap.
+    """
+
+    window_s: float = 60.0
+    min_speech_s: float = 10.0
+    clear_margin_db: float = 1.5
+    clear_margin_semitones: float = 0.75
+
+
+@dataclass(frozen=True, slots=True)
+class Alerts:
+    """How the TUI announces a new intervene flag."""
+
+    bell: bool = True
+    notify: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    rules: Rules = field(default_factory=Rules)
+    baseline: Baseline = field(default_factory=Baseline)
+    alerts: Alerts = field(default_factory=Alerts)
+
+
+DEFAULT = Config()
+
+
+def _coerce(key: str, current: Any, value: Any) -> Any:
+    """Check `value` against the type of the default it replaces."""
+    if isinstance(current, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if isinstance(current, int) and not isinstance(value, bool) and isinstance(value, int):
+        if key.endswith(".severity") and not 1 <= value <= 3:
+            raise ConfigError(f"{key}: expected a severity from 1 to 3, got {value}")
+        if value < 1:
+            raise ConfigError(f"{key}: expected a whole number >= 1, got {value}")
+        return value
+    if isinstance(current, int):
+        raise ConfigError(f"{key}: expected a whole number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ConfigError(f"{key}: expected a number > 0, got {value!r}")
+    return float(value)
+
+
+def _merge(prefix: str, base: Any, table: Any) -> Any:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{prefix}: expected a table, got {table!r}")
+    names = {f.name for f in fields(base)}
+    changes = {}
+    for key, value in table.items():
+        where = f"{prefix}.{key}" if prefix else key
+        if key not in names:
+            raise ConfigError(f"{where}: unknown key (expected one of: {', '.join(sorted(names))})")
+        current = getattr(base, key)
+        if is_dataclass(current):
+            changes[key] = _merge(where, current, value)
+        else:
+            changes[key] = _coerce(where, current, value)
+    return replace(base, **changes)
+
+
+def from_mapping(table: dict[str, Any]) -> Config:
+    """A Config from a parsed TOML table; defaults fill in what it leaves out."""
+    return _merge("", DEFAULT, table)
+
+
+def load(path: str | Path | None) -> Config:
+    """Read a TOML config file; `None` gives the defaults."""
+    if path is None:
+        return DEFAULT
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            table = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    try:
+        return from_mapping(table)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def to_toml(config: Config = DEFAULT) -> str:
+    """The config as a TOML document, with each section's docstring as a comment."""
+    lines: list[str] = []
+
+    def emit(prefix: str, node: Any) -> None:
+        scalars = [f for f in fields(node) if not is_dataclass(getattr(node, f.name))]
+        if scalars:
+            lines.append(f"[{prefix}]")
+            doc = (type(node).__doc__ or "").strip().splitlines()
+            lines.extend(f"# {line.strip()}".rstrip() for line in doc)
+            for f in scalars:
+                value = getattr(node, f.name)
+                text = str(value).lower() if isinstance(value, bool) else repr(value)
+                lines.append(f"{f.name} = {text}")
+            lines.append("")
+        for f in fields(node):
+            child = getattr(node, f.name)
+            if is_dataclass(child):
+                emit(f"{prefix}.{f.name}" if prefix else f.name, child)
+
+    emit("", config)
+    return "\n".join(lines)

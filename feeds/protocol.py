@@ -1,0 +1,332 @@
+"""The floorwatch wire protocol, version 1 (see ../shared/protocol.md and docs/protocol.md).
+
+One place knows every message's shape: `validate` checks a decoded map and
+returns it (numbers normalised to float), or raises `ProtocolError` naming
+the field and the problem, e.g. ``sample.cust_db: expected number or null,
+got 'loud'``. `decode_json` / `decode_msgpack` turn one frame into one
+validated message; `encode_json` / `encode_msgpack` do the reverse.
+
+`sample` is by far the most frequent message, so it has a fast path that
+accepts the common shapes with a handful of type checks and falls back to the
+general checker only to build the error message.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import msgpack
+
+PROTOCOL_VERSION = 1
+SERVER_NAME = "floorwatch"
+
+#: Largest frame the hub accepts, and the largest record a recording reader takes.
+MAX_MESSAGE_BYTES = 1 << 20
+#: Items in one `batch`; more is rejected, so a single frame cannot stall the hub.
+MAX_BATCH_ITEMS = 10_000
+
+Message = dict[str, Any]
+
+
+class ProtocolError(ValueError):
+    """A message that does not follow the protocol; `code` is the `error.code` sent back."""
+
+    def __init__(self, detail: str, code: str = "invalid") -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+    def to_message(self) -> Message:
+        return {"type": "error", "code": self.code, "detail": self.detail}
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# --- field checkers: each returns the normalised value or raises -------------
+
+Checker = Callable[[str, Any], Any]
+
+
+def _str(where: str, value: Any) -> str:
+    if type(value) is not str or not value:
+        raise ProtocolError(f"{where}: expected non-empty string, got {_show(value)}")
+    if len(value) > 200:
+        raise ProtocolError(f"{where}: string longer than 200 characters")
+    return value
+
+
+def _text(where: str, value: Any) -> str:
+    if type(value) is not str:
+        raise ProtocolError(f"{where}: expected string, got {_show(value)}")
+    if len(value) > 10_000:
+        raise ProtocolError(f"{where}: text longer than 10000 characters")
+    return value
+
+
+def _number(where: str, value: Any) -> float:
+    if type(value) is float:
+        if math.isfinite(value):
+            return value
+        raise ProtocolError(f"{where}: expected finite number, got {_show(value)}")
+    if type(value) is int:
+        return float(value)
+    raise ProtocolError(f"{where}: expected number, got {_show(value)}")
+
+
+def _positive(where: str, value: Any) -> float:
+    number = _number(where, value)
+    if number <= 0:
+        raise ProtocolError(f"{where}: expected number > 0, got {_show(value)}")
+    return number
+
+
+def _optional_number(where: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if type(value) not in (float, int) or not math.isfinite(value):
+        raise ProtocolError(f"{where}: expected number or null, got {_show(value)}")
+    return float(value)
+
+
+def _optional_str(where: str, value: Any) -> str | None:
+    return None if value is None else _str(where, value)
+
+
+def _one_of(*choices: str) -> Checker:
+    def check(where: str, value: Any) -> str:
+        if value not in choices:
+            expected = ", ".join(choices)
+            raise ProtocolError(f"{where}: expected one of {expected}; got {_show(value)}")
+        return value
+
+    return check
+
+
+def _teams(where: str, value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if type(value) is not list:
+        raise ProtocolError(f"{where}: expected list of team ids or null, got {_show(value)}")
+    return [_str(f"{where}[{i}]", team) for i, team in enumerate(value)]
+
+
+def _list(where: str, value: Any) -> list:
+    if type(value) is not list:
+        raise ProtocolError(f"{where}: expected list, got {_show(value)}")
+    return value
+
+
+def _severity(where: str, value: Any) -> int:
+    if type(value) is not int or not 1 <= value <= 3:
+        raise ProtocolError(f"{where}: expected integer 1..3, got {_show(value)}")
+    return value
+
+
+# --- message schemas: type -> (required fields, optional fields) ------------
+
+Schema = tuple[dict[str, Checker], dict[str, Checker]]
+
+SCHEMAS: dict[str, Schema] = {
+    # producer -> hub
+    "call_start": (
+        {"call": _str, "t": _number, "agent": _str, "team": _str},
+        {"agent_name": _optional_str, "queue": _optional_str, "customer": _optional_str},
+    ),
+    "sample": (
+        {"call": _str, "t": _number, "dt": _positive},
+        {
+            "cust_pitch": _optional_number,
+            "cust_db": _optional_number,
+            "agent_pitch": _optional_number,
+            "agent_db": _optional_number,
+        },
+    ),
+    "event": ({"call": _str, "t": _number, "event": _str}, {}),
+    "call_end": ({"call": _str, "t": _number}, {"reason": _optional_str}),
+    # subscriber -> hub
+    "subscribe": ({}, {"teams": _teams, "detail": _one_of("samples", "summary")}),
+    "ack": ({"flag": _str}, {"note": _text}),
+    "snooze": ({"flag": _str, "seconds": _positive}, {}),
+    "note": ({"call": _str, "text": _text}, {}),
+    "action": ({"call": _str, "action": _one_of("listen", "whisper", "barge")}, {}),
+    # hub -> subscriber (validated when a client library reads them)
+    "hello": ({"server": _str, "protocol": _number, "t": _number}, {}),
+    "snapshot": ({"calls": _list, "flags": _list}, {}),
+    "flag": (
+        {
+            "id": _str,
+            "call": _str,
+            "t": _number,
+            "kind": _one_of("intervene", "coach", "kudos"),
+            "rule": _str,
+            "severity": _severity,
+            "state": _one_of("raised", "cleared", "acked", "snoozed"),
+            "evidence": _text,
+        },
+        {},
+    ),
+    "error": ({"code": _str, "detail": _text}, {}),
+    # floorwatch extensions (docs/protocol.md)
+    "control": ({"call": _str, "action": _one_of("listen", "whisper", "barge")}, {}),
+    "call_update": ({"call": _str, "t": _number}, {}),
+}
+
+#: Fields an `event` needs on top of call/t/event, by event kind.
+EVENT_SCHEMAS: dict[str, Schema] = {
+    "hold_start": ({}, {}),
+    "hold_end": ({}, {}),
+    "transfer": (
+        {"to": _str},
+        {"mode": _one_of("blind", "warm"), "agent": _optional_str, "team": _optional_str},
+    ),
+    "talk_over": ({"by": _one_of("agent", "customer"), "dur": _number}, {}),
+}
+
+PRODUCER_TYPES = frozenset({"call_start", "sample", "event", "call_end", "batch"})
+SUBSCRIBER_TYPES = frozenset({"subscribe", "ack", "snooze", "note", "action"})
+
+
+def _check_fields(where: str, msg: dict, schema: Schema) -> None:
+    required, optional = schema
+    for name, check in required.items():
+        if name not in msg:
+            raise ProtocolError(f"{where}: missing required field '{name}'")
+        msg[name] = check(f"{where}.{name}", msg[name])
+    for name, check in optional.items():
+        if name in msg:
+            msg[name] = check(f"{where}.{name}", msg[name])
+
+
+_SAMPLE_KEYS = ("cust_pitch", "cust_db", "agent_pitch", "agent_db")
+
+
+def _fast_sample(msg: dict) -> bool:
+    """True when `msg` is a well-formed sample in its usual shape (floats and nulls)."""
+    if type(msg.get("call")) is not str or type(msg.get("t")) is not float:
+        return False
+    dt = msg.get("dt")
+    if type(dt) is not float or not 0.0 < dt < math.inf:
+        return False
+    t = msg["t"]
+    if not -math.inf < t < math.inf or not 0 < len(msg["call"]) <= 200:
+        return False
+    for key in _SAMPLE_KEYS:
+        v = msg.get(key)
+        if v is not None and (type(v) is not float or not -math.inf < v < math.inf):
+            return False
+    return True
+
+
+def validate(msg: Any, allowed: frozenset[str] | None = None) -> Message:
+    """Check one decoded message in place and return it; raise ProtocolError if it is wrong.
+
+    `allowed` limits the accepted types (e.g. PRODUCER_TYPES on /publish).
+    A `batch` is checked item by item; the first bad item names its index.
+    """
+    if not isinstance(msg, dict):
+        raise ProtocolError(f"message: expected a map with a string 'type', got {_show(msg)}")
+    kind = msg.get("type")
+    if kind == "sample" and (allowed is None or "sample" in allowed) and _fast_sample(msg):
+        return msg
+    if type(kind) is not str:
+        raise ProtocolError(f"message: missing string field 'type', got {_show(kind)}")
+    if allowed is not None and kind not in allowed:
+        raise ProtocolError(f"{kind}: message type not accepted here", code="unexpected_type")
+    if kind == "batch":
+        items = msg.get("items")
+        if type(items) is not list:
+            raise ProtocolError(f"batch.items: expected list of messages, got {_show(items)}")
+        if len(items) > MAX_BATCH_ITEMS:
+            raise ProtocolError(f"batch.items: more than {MAX_BATCH_ITEMS} items", code="too_big")
+        inner = None if allowed is None else allowed - {"batch"}
+        for i, item in enumerate(items):
+            try:
+                validate(item, inner if inner is not None else _NO_NESTED_BATCH)
+            except ProtocolError as exc:
+                raise ProtocolError(f"batch.items[{i}]: {exc.detail}", exc.code) from None
+        return msg
+    schema = SCHEMAS.get(kind)
+    if schema is None:
+        raise ProtocolError(f"message: unknown type {_show(kind)}", code="unknown_type")
+    _check_fields(kind, msg, schema)
+    if kind == "event":
+        event_schema = EVENT_SCHEMAS.get(msg["event"])
+        if event_schema is None:
+            raise ProtocolError(
+                f"event.event: unknown event {_show(msg['event'])}; expected one of "
+                + ", ".join(EVENT_SCHEMAS),
+                code="unknown_type",
+            )
+        _check_fields(f"event({msg['event']})", msg, event_schema)
+        if msg["event"] == "talk_over" and msg["dur"] < 0:
+            raise ProtocolError(f"event(talk_over).dur: expected number >= 0, got {msg['dur']}")
+    return msg
+
+
+_NO_NESTED_BATCH = frozenset(SCHEMAS) - {"batch"}
+
+
+def iter_messages(msg: Message):
+    """Yield the messages a validated message stands for: a batch's items, else itself."""
+    if msg.get("type") == "batch":
+        yield from msg["items"]
+    else:
+        yield msg
+
+
+# --- codecs -----------------------------------------------------------------
+
+
+def decode_json(text: str | bytes, allowed: frozenset[str] | None = None) -> Message:
+    """Decode and validate one JSON text frame."""
+    if len(text) > MAX_MESSAGE_BYTES:
+        raise ProtocolError(f"message: larger than {MAX_MESSAGE_BYTES} bytes", code="too_big")
+    try:
+        msg = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError(f"message: not valid JSON ({exc})", code="bad_encoding") from None
+    return validate(msg, allowed)
+
+
+def decode_msgpack(data: bytes, allowed: frozenset[str] | None = None) -> Message:
+    """Decode and validate one MessagePack binary frame."""
+    if len(data) > MAX_MESSAGE_BYTES:
+        raise ProtocolError(f"message: larger than {MAX_MESSAGE_BYTES} bytes", code="too_big")
+    try:
+        msg = msgpack.unpackb(data, raw=False, strict_map_key=True)
+    except msgpack.ExtraData:
+        raise ProtocolError(
+            "message: more than one MessagePack object in one frame (use a batch)",
+            code="bad_encoding",
+        ) from None
+    except (ValueError, TypeError, msgpack.UnpackException, RecursionError) as exc:
+        raise ProtocolError(
+            f"message: not valid MessagePack ({type(exc).__name__}: {exc})", code="bad_encoding"
+        ) from None
+    return validate(msg, allowed)
+
+
+def decode_frame(frame: str | bytes, allowed: frozenset[str] | None = None) -> Message:
+    """A WebSocket frame: text frames are JSON, binary frames MessagePack."""
+    if isinstance(frame, str):
+        return decode_json(frame, allowed)
+    return decode_msgpack(frame, allowed)
+
+
+def encode_json(msg: Mapping[str, Any]) -> str:
+    return json.dumps(msg, separators=(",", ":"), allow_nan=False)
+
+
+def encode_msgpack(msg: Mapping[str, Any]) -> bytes:
+    return msgpack.packb(msg, use_bin_type=True)
+
+
+def encode_like(msg: Mapping[str, Any], binary: bool) -> str | bytes:
+    """Encode in the form the peer used: MessagePack for binary peers, JSON for text ones."""
+    return encode_msgpack(msg) if binary else encode_json(msg)
