@@ -122,6 +122,24 @@ def _list(where: str, value: Any) -> list:
     return value
 
 
+def _bool(where: str, value: Any) -> bool:
+    if type(value) is not bool:
+        raise ProtocolError(f"{where}: expected true or false, got {_show(value)}")
+    return value
+
+
+def _str_list(where: str, value: Any) -> list[str]:
+    if type(value) is not list:
+        raise ProtocolError(f"{where}: expected list of strings, got {_show(value)}")
+    return [_str(f"{where}[{i}]", item) for i, item in enumerate(value)]
+
+
+def _limit(where: str, value: Any) -> int:
+    if type(value) is not int or value < 1:
+        raise ProtocolError(f"{where}: expected whole number >= 1, got {_show(value)}")
+    return value
+
+
 def _severity(where: str, value: Any) -> int:
     if type(value) is not int or not 1 <= value <= 3:
         raise ProtocolError(f"{where}: expected integer 1..3, got {_show(value)}")
@@ -150,7 +168,16 @@ SCHEMAS: dict[str, Schema] = {
     "event": ({"call": _str, "t": _number, "event": _str}, {}),
     "call_end": ({"call": _str, "t": _number}, {"reason": _optional_str}),
     # subscriber -> hub
-    "subscribe": ({}, {"teams": _teams, "detail": _one_of("samples", "summary")}),
+    "subscribe": (
+        {},
+        {
+            "teams": _teams,
+            "detail": _one_of("samples", "summary"),
+            "focus": _str_list,
+            "user": _optional_str,
+            "batch": _bool,
+        },
+    ),
     "ack": ({"flag": _str}, {"note": _text}),
     "snooze": ({"flag": _str, "seconds": _positive}, {}),
     "note": ({"call": _str, "text": _text}, {}),
@@ -175,6 +202,7 @@ SCHEMAS: dict[str, Schema] = {
     # floorwatch extensions (docs/protocol.md)
     "control": ({"call": _str, "action": _one_of("listen", "whisper", "barge")}, {}),
     "call_update": ({"call": _str, "t": _number}, {}),
+    "history": ({}, {"since": _optional_number, "teams": _teams, "limit": _limit}),
 }
 
 #: Fields an `event` needs on top of call/t/event, by event kind.
@@ -189,7 +217,7 @@ EVENT_SCHEMAS: dict[str, Schema] = {
 }
 
 PRODUCER_TYPES = frozenset({"call_start", "sample", "event", "call_end", "batch"})
-SUBSCRIBER_TYPES = frozenset({"subscribe", "ack", "snooze", "note", "action"})
+SUBSCRIBER_TYPES = frozenset({"subscribe", "ack", "snooze", "note", "action", "history"})
 
 
 def _check_fields(where: str, msg: dict, schema: Schema) -> None:
