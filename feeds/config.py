@@ -96,12 +96,14 @@ class Baseline:
 
     window_s: seconds of that party's most recent non-spike speech whose median is the baseline.
     min_speech_s: voiced speech needed before any spike can be judged.
+    resolution_s: one sample per this much speech enters the baseline window.
     clear_margin_db / clear_margin_semitones: a spike clears only when the sustained level
     falls this far below its threshold, so a level hovering at the line does not flap.
     """
 
     window_s: float = 60.0
     min_speech_s: float = 10.0
+    resolution_s: float = 1.0
     clear_margin_db: float = 1.5
     clear_margin_semitones: float = 0.75
 

@@ -42,7 +42,7 @@ class CallState:
         "hold_total",
         "holds",
         "id",
-        "last_levels",
+        "last_sample",
         "on_hold",
         "open",
         "queue",
@@ -80,7 +80,7 @@ class CallState:
         self.raised_once: set[str] = set()
         self.distress_raised_at: float | None = None
         self.agent_raised_during_distress = False
-        self.last_levels: list[float | None] = [None, None, None, None]
+        self.last_sample: Message = {}
         rules, base = config.rules, config.baseline
         self.cust = Party(
             rules.customer_distress.db,
@@ -90,6 +90,7 @@ class CallState:
             base.min_speech_s,
             base.clear_margin_db,
             base.clear_margin_semitones,
+            base.resolution_s,
         )
         self.agent_party = self._new_agent_party()
 
@@ -103,6 +104,7 @@ class CallState:
             base.min_speech_s,
             base.clear_margin_db,
             base.clear_margin_semitones,
+            base.resolution_s,
         )
 
     # --- flag bookkeeping -------------------------------------------------
@@ -165,7 +167,7 @@ class CallState:
         c_pitch = msg.get("cust_pitch")
         a_db = msg.get("agent_db")
         a_pitch = msg.get("agent_pitch")
-        self.last_levels = [c_db, c_pitch, a_db, a_pitch]
+        self.last_sample = msg
         if c_db is not None or c_pitch is not None:
             change = self.cust.voiced(dt, c_db, c_pitch)
             if change is not None:
@@ -318,7 +320,7 @@ class CallState:
 
     def snapshot(self) -> dict[str, Any]:
         """The call's running state, as sent in `snapshot.calls` and `call_update`."""
-        c_db, c_pitch, a_db, a_pitch = self.last_levels
+        last = self.last_sample
         cb_db, cb_hz = self.cust.baselines()
         ab_db, ab_hz = self.agent_party.baselines()
         return {
@@ -336,10 +338,10 @@ class CallState:
             "holds": self.holds,
             "transfers": self.transfers,
             "talk_overs": self.talk_overs,
-            "cust_db": c_db,
-            "cust_pitch": c_pitch,
-            "agent_db": a_db,
-            "agent_pitch": a_pitch,
+            "cust_db": last.get("cust_db"),
+            "cust_pitch": last.get("cust_pitch"),
+            "agent_db": last.get("agent_db"),
+            "agent_pitch": last.get("agent_pitch"),
             "cust_db_base": cb_db,
             "cust_pitch_base": cb_hz,
             "agent_db_base": ab_db,

@@ -18,16 +18,20 @@ counted in seconds of speech (the samples' `dt`), never in wall time.
 from __future__ import annotations
 
 import math
+from array import array
 from bisect import bisect_left, insort
-from collections import deque
 from dataclasses import dataclass
+from math import log2
 
 SEMITONE_REF_HZ = 100.0
+_SEMITONE_OFFSET = 12.0 * math.log2(SEMITONE_REF_HZ)
+#: The recent-speech list is trimmed lazily, once it holds this many samples.
+_RECENT_CAP = 256
 
 
 def hz_to_semitones(hz: float) -> float:
     """Pitch in semitones above 100 Hz: equal steps are equal musical intervals."""
-    return 12.0 * math.log2(hz / SEMITONE_REF_HZ)
+    return 12.0 * math.log2(hz) - _SEMITONE_OFFSET
 
 
 def semitones_to_hz(st: float) -> float:
@@ -41,18 +45,29 @@ def _median(values: list[float]) -> float:
 
 
 class Track:
-    """Baseline and sustained level of one metric of one party."""
+    """Baseline and sustained level of one metric of one party.
+
+    The hot path (one voiced sample) is inlined in `Party.voiced`; the methods
+    here run only on spike samples, during spikes, or once per baseline update.
+    All windows are flat arrays of doubles: no per-sample objects for the
+    garbage collector to trace, and no pointer chasing across the heap when a
+    floor of thousands of calls is bisected.
+    """
 
     __slots__ = (
         "base",
+        "base_dts",
+        "base_due",
+        "base_head",
         "base_sorted",
         "base_total",
-        "base_window",
+        "base_values",
         "clear_margin",
         "min_speech",
         "peak",
-        "recent",
-        "recent_total",
+        "recent_dts",
+        "recent_values",
+        "resolution",
         "sustain",
         "threshold",
         "window_s",
@@ -65,72 +80,95 @@ class Track:
         sustain_s: float,
         window_s: float,
         min_speech_s: float,
+        resolution_s: float,
     ) -> None:
-        self.threshold = threshold  # None: tracked for display, never spikes
+        # No threshold: tracked for display only; an infinite one never spikes.
+        self.threshold = math.inf if threshold is None else threshold
         self.clear_margin = clear_margin
         self.sustain = sustain_s
         self.window_s = window_s
         self.min_speech = min_speech_s
+        self.resolution = resolution_s
         self.base: float | None = None  # None until min_speech_s of speech is in the baseline
-        self.base_window: deque[tuple[float, float]] = deque()
-        self.base_sorted: list[float] = []
+        self.base_due = 0.0  # speech since the last sample that entered the baseline
+        # Baseline window in arrival order from base_head on: the speech each kept
+        # sample stands for, and its value; base_sorted holds the same values sorted.
+        self.base_dts = array("d")
+        self.base_values = array("d")
+        self.base_head = 0
+        self.base_sorted = array("d")
         self.base_total = 0.0
-        self.recent: deque[tuple[float, float]] = deque()
-        self.recent_total = 0.0
+        self.recent_dts = array("d")  # every voiced sample, newest last, trimmed lazily
+        self.recent_values = array("d")
         self.peak = 0.0  # largest sustained excess of the current (or last) spike
 
-    def push(self, dt: float, value: float, frozen: bool) -> bool:
-        """Take one voiced sample; True if it is a spike sample (at or over the threshold)."""
-        recent = self.recent
-        recent.append((dt, value))
-        total = self.recent_total + dt
-        while total - recent[0][0] >= self.sustain:
-            total -= recent.popleft()[0]
-        self.recent_total = total
-        base = self.base
-        if base is not None and self.threshold is not None and value >= base + self.threshold:
-            return True
-        if not frozen:
-            self._into_baseline(dt, value)
-        return False
+    def into_baseline(self, dt: float, value: float) -> None:
+        """Offer one non-spike sample to the baseline; refresh the median if it is taken.
 
-    def _into_baseline(self, dt: float, value: float) -> None:
-        window = self.base_window
-        ordered = self.base_sorted
-        window.append((dt, value))
+        One sample per `resolution_s` of speech is kept, standing for all the speech
+        since the last one kept, so the cost does not grow with the sample rate.
+        """
+        dt += self.base_due
+        if dt < self.resolution:
+            self.base_due = dt
+            return
+        self.base_due = 0.0
+        dts, values, ordered = self.base_dts, self.base_values, self.base_sorted
+        dts.append(dt)
+        values.append(value)
         insort(ordered, value)
         total = self.base_total + dt
-        while total - window[0][0] >= self.window_s:
-            old_dt, old = window.popleft()
-            del ordered[bisect_left(ordered, old)]
-            total -= old_dt
+        head = self.base_head
+        while total - dts[head] >= self.window_s:
+            del ordered[bisect_left(ordered, values[head])]
+            total -= dts[head]
+            head += 1
+        if head > 64 and head * 2 > len(dts):
+            del dts[:head]
+            del values[:head]
+            head = 0
+        self.base_head = head
         self.base_total = total
         if total >= self.min_speech or self.base is not None:
             n = len(ordered)
             self.base = (ordered[(n - 1) // 2] + ordered[n // 2]) / 2.0
 
+    def trim(self) -> None:
+        """Drop recent samples older than the sustain window needs (called lazily)."""
+        dts = self.recent_dts
+        keep, total = 0, 0.0
+        for dt in reversed(dts):
+            keep += 1
+            total += dt
+            if total >= self.sustain:
+                break
+        cut = len(dts) - keep
+        del dts[:cut]
+        del self.recent_values[:cut]
+
     def sustained(self) -> float | None:
         """Median of the last `sustain_s` of speech, once that much speech has been heard."""
-        if self.recent_total + 1e-9 < self.sustain or not self.recent:
-            return None
-        return _median([value for _, value in self.recent])
+        dts, total = self.recent_dts, 0.0
+        for i in range(len(dts) - 1, -1, -1):
+            total += dts[i]
+            if total >= self.sustain - 1e-9:
+                return _median(self.recent_values[i:].tolist())
+        return None
 
     def excess(self) -> float | None:
         """Sustained level over the baseline, or None when it cannot be judged yet."""
-        level = self.sustained()
-        if level is None or self.base is None:
+        if self.base is None:
             return None
-        return level - self.base
+        level = self.sustained()
+        return None if level is None else level - self.base
 
     def over(self) -> bool:
         excess = self.excess()
-        return excess is not None and self.threshold is not None and excess >= self.threshold
+        return excess is not None and excess >= self.threshold
 
     def below_clear(self) -> bool:
         excess = self.excess()
-        if excess is None or self.threshold is None:
-            return True
-        return excess < self.threshold - self.clear_margin
+        return excess is None or excess < self.threshold - self.clear_margin
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +185,7 @@ class SpikeChange:
 class Party:
     """One speaker on a call: a loudness track and a pitch track sharing one spike state."""
 
-    __slots__ = ("active", "db", "st", "voiced_s")
+    __slots__ = ("active", "db", "st")
 
     def __init__(
         self,
@@ -158,23 +196,44 @@ class Party:
         min_speech_s: float,
         clear_db: float,
         clear_st: float,
+        resolution_s: float,
     ) -> None:
-        self.db = Track(db_threshold, clear_db, sustain_s, window_s, min_speech_s)
-        self.st = Track(st_threshold, clear_st, sustain_s, window_s, min_speech_s)
+        self.db = Track(db_threshold, clear_db, sustain_s, window_s, min_speech_s, resolution_s)
+        self.st = Track(st_threshold, clear_st, sustain_s, window_s, min_speech_s, resolution_s)
         self.active = False
-        self.voiced_s = 0.0
 
     def voiced(self, dt: float, db: float | None, pitch_hz: float | None) -> SpikeChange | None:
-        """Take one interval in which this party spoke; report a spike starting or ending."""
-        self.voiced_s += dt
+        """Take one interval in which this party spoke; report a spike starting or ending.
+
+        This runs for nearly every sample on the floor, so both tracks' pushes are
+        written out here: append to the recent list, test for a spike sample, and
+        feed the baseline unless the sample is a spike or the party's spike is active.
+        """
         active = self.active
         spike_sample = False
-        if db is not None and self.db.push(dt, db, active):
-            spike_sample = True
-        if pitch_hz is not None and pitch_hz > 0.0 and self.st.push(
-            dt, hz_to_semitones(pitch_hz), active
-        ):
-            spike_sample = True
+        if db is not None:
+            track = self.db
+            track.recent_dts.append(dt)
+            track.recent_values.append(db)
+            if len(track.recent_dts) > _RECENT_CAP:
+                track.trim()
+            base = track.base
+            if base is not None and db >= base + track.threshold:
+                spike_sample = True
+            elif not active:
+                track.into_baseline(dt, db)
+        if pitch_hz is not None and pitch_hz > 0.0:
+            track = self.st
+            st = 12.0 * log2(pitch_hz) - _SEMITONE_OFFSET
+            track.recent_dts.append(dt)
+            track.recent_values.append(st)
+            if len(track.recent_dts) > _RECENT_CAP:
+                track.trim()
+            base = track.base
+            if base is not None and st >= base + track.threshold:
+                spike_sample = True
+            elif not active:
+                track.into_baseline(dt, st)
         if active:
             self._track_peaks()
             if self.db.below_clear() and self.st.below_clear():
