@@ -1,0 +1,235 @@
+"""The UI-free floor model: hub messages in, immutable rows and frames out."""
+
+from __future__ import annotations
+
+from feeds.floor import EndedCall, Floor, agent_stats, ordered, visible
+
+T0 = 1_700_000_000.0
+
+
+def start(call: str, agent: str, team: str = "red", t: float = T0, **extra) -> dict:
+    return {"type": "call_start", "call": call, "t": t, "agent": agent, "team": team, **extra}
+
+
+def flag(call: str, rule: str, kind: str, state: str = "raised", severity: int = 2,
+         t: float = T0 + 10, **extra) -> dict:
+    return {"type": "flag", "id": f"{call}:{rule}:1", "call": call, "t": t, "kind": kind,
+            "rule": rule, "severity": severity, "state": state,
+            "evidence": f"{rule} evidence", **extra}
+
+
+def connected(floor: Floor, wall: float = 0.0) -> None:
+    floor.apply({"type": "status", "state": "connected", "url": "ws://127.0.0.1:1",
+                 "attempt": 0}, wall)
+
+
+def test_intervene_call_sorts_first_and_acked_after_raised():
+    floor = Floor()
+    floor.apply_all([
+        start("c1", "ann", t=T0),
+        start("c2", "bob", t=T0 + 1),
+        start("c3", "cid", t=T0 + 2),
+        start("c4", "dee", t=T0 + 3),
+        flag("c3", "hold_long", "intervene", severity=2),
+        flag("c2", "talk_over", "coach", severity=1),
+        flag("c4", "customer_distress", "intervene", severity=3),
+    ], wall=0.0)
+    frame = floor.take(0.0)
+    assert ordered(frame.rows.values()) == ["c4", "c3", "c2", "c1"]
+    floor.apply(flag("c4", "customer_distress", "intervene", state="acked", severity=3,
+                     by="sam"), 0.0)
+    frame = floor.take(0.0)
+    assert frame.changed == {"c4"}
+    assert ordered(frame.rows.values()) == ["c3", "c4", "c2", "c1"]
+    assert frame.rows["c4"].flags[0].by == "sam"
+    assert ordered(frame.rows.values(), by_agent=True) == ["c1", "c2", "c3", "c4"]
+
+
+def test_cleared_and_snoozed_flags_leave_the_need_order():
+    floor = Floor()
+    floor.apply_all([start("c1", "ann"), start("c2", "bob", t=T0 + 5),
+                     flag("c2", "hold_long", "intervene")], 0.0)
+    assert ordered(floor.take(0.0).rows.values()) == ["c2", "c1"]
+    floor.apply(flag("c2", "hold_long", "intervene", state="snoozed", until=T0 + 400), 0.0)
+    frame = floor.take(0.0)
+    assert ordered(frame.rows.values()) == ["c1", "c2"]
+    assert frame.rows["c2"].flags[0].until == T0 + 400
+    floor.apply(flag("c2", "hold_long", "intervene", state="cleared"), 0.0)
+    assert floor.take(0.0).rows["c2"].flags == ()
+
+
+def test_updates_between_frames_coalesce_into_one_row():
+    floor = Floor()
+    floor.apply(start("c1", "ann"), 0.0)
+    floor.take(0.0)
+    for i in range(20):
+        floor.apply({"type": "call_update", "call": "c1", "t": T0 + i, "agent": "ann",
+                     "team": "red", "started": T0, "state": "talking", "hold_total": 0.0,
+                     "transfers": i // 10, "talk_overs": 0, "cust_db": -30.0 + i,
+                     "agent_db": -25.0}, 1.0)
+    frame = floor.take(1.0)
+    assert frame.changed == {"c1"}
+    row = frame.rows["c1"]
+    assert row.transfers == 1
+    assert row.levels["cust_db"] == -11.0
+    assert row.trends["cust_db"][-1] == -11.0
+    assert floor.take(1.0).changed == frozenset()
+
+
+def test_hold_timer_runs_while_live_and_freezes_when_the_feed_drops():
+    floor = Floor()
+    connected(floor)
+    floor.apply_all([
+        start("c1", "ann", t=T0),
+        {"type": "event", "call": "c1", "t": T0 + 10, "event": "hold_start"},
+    ], wall=100.0)
+    frame = floor.take(102.0)
+    assert frame.now == T0 + 12
+    assert frame.rows["c1"].hold_time(frame.now) == 2.0
+    assert frame.status.live(102.0)
+    floor.apply({"type": "status", "state": "reconnecting", "attempt": 3,
+                 "url": "ws://127.0.0.1:1"}, 103.0)
+    frame = floor.take(200.0)
+    assert frame.now == T0 + 10
+    assert frame.status.state == "reconnecting" and frame.status.attempt == 3
+    assert not frame.status.live(200.0)
+
+
+def test_hold_end_adds_to_the_ended_holds_and_hub_totals_are_not_counted_twice():
+    floor = Floor()
+    floor.apply_all([
+        start("c1", "ann"),
+        {"type": "event", "call": "c1", "t": T0 + 10, "event": "hold_start"},
+        {"type": "event", "call": "c1", "t": T0 + 40, "event": "hold_end"},
+    ], 0.0)
+    row = floor.take(0.0).rows["c1"]
+    assert row.hold_sum(T0 + 50) == 30.0
+    # The hub's hold_total includes the running hold (60 s done + 20 s running).
+    floor.apply({"type": "call_update", "call": "c1", "t": T0 + 120, "agent": "ann",
+                 "team": "red", "started": T0, "state": "hold", "hold_started": T0 + 100,
+                 "hold_total": 80.0}, 0.0)
+    row = floor.take(0.0).rows["c1"]
+    assert row.hold_done == 60.0
+    assert row.hold_sum(T0 + 130) == 90.0
+
+
+def test_snapshot_replaces_the_floor_and_keeps_open_flags():
+    floor = Floor()
+    floor.apply_all([start("old", "zed")], 0.0)
+    floor.take(0.0)
+    floor.apply({"type": "snapshot",
+                 "calls": [{"call": "c9", "agent": "ann", "team": "red", "started": T0,
+                            "t": T0 + 30, "state": "talking", "hold_total": 0.0}],
+                 "flags": [flag("c9", "transfers", "intervene")]}, 0.0)
+    frame = floor.take(0.0)
+    assert frame.resync
+    assert set(frame.rows) == {"c9"}
+    assert "old" in frame.removed
+    assert frame.rows["c9"].flags[0].badge == "!T"
+
+
+def test_bad_messages_are_reported_by_field_and_nothing_else_is_lost():
+    floor = Floor()
+    floor.apply_all([
+        start("c1", "ann"),
+        {"type": "call_start", "call": "c2", "t": "soon", "agent": "bob", "team": "red"},
+        {"type": "flag", "id": "x", "call": "c1", "t": T0, "kind": "panic", "rule": "r",
+         "severity": 1, "state": "raised", "evidence": ""},
+        {"type": "sample", "call": "nope", "t": T0, "dt": 1.0},
+        {"type": "wat"},
+        flag("c1", "hold_long", "intervene"),
+    ], 0.0)
+    frame = floor.take(0.0)
+    assert set(frame.rows) == {"c1"}
+    assert len(frame.rows["c1"].flags) == 1
+    assert frame.errors == (
+        "call_start.t: expected int/float, got 'soon'",
+        "flag.kind: expected one of intervene, coach, kudos, got 'panic'",
+        "sample.call: unknown call 'nope'",
+        "message.type: unknown type 'wat'",
+    )
+
+
+def test_flag_before_its_call_is_kept_and_batches_are_unpacked():
+    floor = Floor()
+    floor.apply({"type": "batch", "items": [flag("c1", "hold_long", "intervene"),
+                                            start("c1", "ann")]}, 0.0)
+    frame = floor.take(0.0)
+    assert [f.rule for f in frame.rows["c1"].flags] == ["hold_long"]
+    assert [a.rule for a in frame.alerts] == ["hold_long"]
+    assert floor.messages == 2
+
+
+def test_filters_by_team_kind_and_text():
+    floor = Floor()
+    floor.apply_all([
+        start("c1", "ann", team="red", queue="billing", agent_name="Ann Lee"),
+        start("c2", "bob", team="blue", queue="sales"),
+        start("c3", "cid", team="blue", queue="billing"),
+        flag("c3", "talk_over", "coach"),
+    ], 0.0)
+    rows = floor.take(0.0).rows
+    assert {r.call for r in visible(rows, teams=frozenset({"blue"}))} == {"c2", "c3"}
+    assert {r.call for r in visible(rows, kinds=frozenset({"coach"}))} == {"c3"}
+    assert {r.call for r in visible(rows, text="BILL")} == {"c1", "c3"}
+    assert {r.call for r in visible(rows, text="lee")} == {"c1"}
+    assert visible(rows, teams=frozenset({"red"}), kinds=frozenset({"coach"})) == []
+
+
+def test_detail_keeps_samples_timeline_and_flag_evidence():
+    floor = Floor()
+    floor.apply_all([
+        start("c1", "ann"),
+        {"type": "sample", "call": "c1", "t": T0 + 1, "dt": 1.0, "cust_db": -30.0,
+         "cust_pitch": 180.0, "agent_db": None},
+        {"type": "event", "call": "c1", "t": T0 + 2, "event": "transfer", "to": "tier2",
+         "mode": "warm", "agent": "bob"},
+        flag("c1", "transfers", "intervene", t=T0 + 3),
+        {"type": "note", "call": "c1", "text": "good recovery", "by": "sam", "t": T0 + 4},
+    ], 0.0)
+    detail = floor.detail("c1")
+    assert detail is not None
+    assert [p.cust_db for p in detail.points] == [-30.0]
+    assert detail.row.agent == "bob"
+    assert [e.text for e in detail.timeline] == [
+        "call started with ann",
+        "transferred to tier2 (warm)",
+        "!T transfers raised",
+        "note sam: good recovery",
+    ]
+    assert detail.flags[0].evidence == "transfers evidence"
+    assert floor.flag("c1:transfers:1") == detail.flags[0]
+
+
+def test_ended_calls_feed_the_coaching_queue_and_agent_summary():
+    floor = Floor()
+    floor.apply_all([
+        start("c1", "ann"),
+        flag("c1", "talk_over", "coach"),
+        {"type": "call_end", "call": "c1", "t": T0 + 60},
+        start("c2", "ann", t=T0 + 70),
+        {"type": "call_update", "call": "c2", "t": T0 + 90, "agent": "ann", "team": "red",
+         "started": T0 + 70, "state": "talking", "hold_total": 20.0, "transfers": 1,
+         "talk_overs": 3},
+        {"type": "history", "calls": [
+            {"call": "h1", "agent": "bob", "team": "blue", "started": T0 - 600,
+             "ended": T0 - 300, "hold_total": 40.0, "transfers": 0, "talk_overs": 0,
+             "flags": ["deescalated"], "notes": [{"t": T0 - 200, "by": "sam",
+                                                  "text": "well calmed"}]},
+            {"call": "h2", "team": "blue"},
+        ]},
+    ], 0.0)
+    frame = floor.take(0.0)
+    assert frame.history_changed
+    assert frame.errors == ("history.calls[].agent: expected str, missing",)
+    ended = floor.ended_calls()
+    assert [(c.call, c.coaching) for c in ended] == [("c1", True), ("h1", True)]
+    assert ended[1].flags == (("kudos", "deescalated", ""),)
+    assert ended[1].to_dict()["notes"] == [{"t": T0 - 200, "by": "sam", "text": "well calmed"}]
+    stats = {s.agent: s for s in agent_stats(ended, frame.rows.values())}
+    assert stats["ann"].calls == 2 and stats["ann"].live == 1
+    assert stats["ann"].avg_hold == 10.0
+    assert stats["ann"].talk_over_rate == 1.5
+    assert stats["ann"].flags["coach"] == 1
+    assert stats["bob"].flags["kudos"] == 1
+    assert EndedCall.from_summary(ended[1].to_dict()) == ended[1]
