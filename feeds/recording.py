@@ -1,0 +1,319 @@
+"""Recordings: files of protocol messages, read as a stream and written for tests and demos.
+
+Four forms, chosen by the file name: `.jsonl` (one JSON message per line),
+`.msgpack` (MessagePack maps, back to back) and their gzip forms `.jsonl.gz`
+and `.msgpack.gz` (a floorwatch extension). Reading never holds more than one
+record plus one read chunk in memory, so a 2 GB file streams like a small one.
+
+A reader yields one `Record` per entry: the validated message, or the
+`ProtocolError` that says why the entry was skipped, with its position (line
+number for JSON Lines, byte offset of the uncompressed stream for
+MessagePack), so a caller can report ``line 12: sample.cust_db: expected
+number or null, got 'loud'`` and go on. A MessagePack stream that is corrupt
+is resynchronised at the next map that looks like a message; if none follows
+within `RESYNC_LIMIT` bytes, the reader says so and stops.
+"""
+
+from __future__ import annotations
+
+import gzip
+import reprlib
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any, NamedTuple
+
+import msgpack
+
+from feeds.protocol import (
+    MAX_MESSAGE_BYTES,
+    Message,
+    ProtocolError,
+    decode_json,
+    encode_json,
+    encode_msgpack,
+    validate,
+)
+
+#: Bytes read from the file at a time.
+READ_SIZE = 64 * 1024
+#: Most bytes the MessagePack unpacker buffers: one record of the largest size plus a chunk.
+MAX_BUFFER = MAX_MESSAGE_BYTES + READ_SIZE
+#: How far past a corrupt spot the MessagePack reader looks for the next message.
+RESYNC_LIMIT = MAX_MESSAGE_BYTES
+
+FORMATS = {
+    ".jsonl": ("jsonl", False),
+    ".msgpack": ("msgpack", False),
+    ".jsonl.gz": ("jsonl", True),
+    ".msgpack.gz": ("msgpack", True),
+}
+
+#: First bytes of a MessagePack map: fixmap, map 16, map 32.
+_MAP_HEADERS = frozenset(range(0x80, 0x90)) | {0xDE, 0xDF}
+#: What a broken gzip stream raises while being read.
+_GZIP_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
+
+
+class Record(NamedTuple):
+    """One entry of a recording: exactly one of `message` and `error` is set."""
+
+    unit: str  # "line" or "offset"
+    position: int
+    message: Message | None
+    error: ProtocolError | None
+
+    @property
+    def where(self) -> str:
+        return f"{self.unit} {self.position}"
+
+    def describe(self) -> str:
+        """The error as one line for stderr, e.g. ``line 12: sample.cust_db: ...``."""
+        detail = self.error.detail if self.error is not None else "ok"
+        return f"{self.where}: {detail}"
+
+
+def recording_format(path: str | Path) -> tuple[str, bool]:
+    """("jsonl" | "msgpack", gzipped) from the file name; ValueError for any other name."""
+    name = str(path).lower()
+    for suffix in sorted(FORMATS, key=len, reverse=True):
+        if name.endswith(suffix):
+            return FORMATS[suffix]
+    raise ValueError(
+        f"{path}: unknown recording format; expected a name ending in "
+        + ", ".join(FORMATS)
+    )
+
+
+def read_recording(
+    path: str | Path, allowed: frozenset[str] | None = None
+) -> Iterator[Record]:
+    """Stream the records of a recording file; `allowed` limits the message types taken.
+
+    Raises ValueError for an unknown file name and OSError if the file cannot be opened,
+    at once; everything wrong inside the file comes out as records with an error.
+    """
+    kind, gzipped = recording_format(path)
+    raw = open(path, "rb")  # noqa: SIM115 - closed by _records
+    return _records(raw, gzipped, read_jsonl if kind == "jsonl" else read_msgpack, allowed)
+
+
+def _records(
+    raw: IO[bytes],
+    gzipped: bool,
+    reader: Callable[[IO[bytes], frozenset[str] | None], Iterator[Record]],
+    allowed: frozenset[str] | None,
+) -> Iterator[Record]:
+    stream: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
+    try:
+        yield from reader(stream, allowed)
+    finally:
+        stream.close()
+        raw.close()
+
+
+# --- JSON Lines ---------------------------------------------------------------
+
+
+def _bad_stream(unit: str, position: int, exc: BaseException) -> Record:
+    error = ProtocolError(f"file: compressed stream is corrupt ({exc}); stopping",
+                          code="bad_encoding")
+    return Record(unit, position, None, error)
+
+
+def read_jsonl(stream: IO[bytes], allowed: frozenset[str] | None = None) -> Iterator[Record]:
+    """One record per non-blank line; a line longer than a message may be is skipped whole."""
+    number = 0
+    try:
+        while line := stream.readline(MAX_MESSAGE_BYTES + 1):
+            number += 1
+            if len(line) > MAX_MESSAGE_BYTES and not line.endswith(b"\n"):
+                while (rest := stream.readline(READ_SIZE)) and not rest.endswith(b"\n"):
+                    pass
+                error = ProtocolError(f"message: larger than {MAX_MESSAGE_BYTES} bytes",
+                                      code="too_big")
+                yield Record("line", number, None, error)
+            elif not line.isspace():
+                try:
+                    yield Record("line", number, decode_json(line, allowed), None)
+                except ProtocolError as exc:
+                    yield Record("line", number, None, exc)
+    except _GZIP_ERRORS as exc:
+        yield _bad_stream("line", number + 1, exc)
+
+
+# --- MessagePack ----------------------------------------------------------------
+
+
+def _unpacker() -> msgpack.Unpacker:
+    return msgpack.Unpacker(raw=False, strict_map_key=True, max_buffer_size=MAX_BUFFER)
+
+
+_UNPACK_ERRORS = (msgpack.UnpackException, ValueError, RecursionError)
+
+
+def _plausible(obj: Any) -> bool:
+    return isinstance(obj, dict) and isinstance(obj.get("type"), str)
+
+
+def _probe(data: bytearray, at: int) -> bool | None:
+    """Whether a map holding a string `type` starts at `data[at]`; None: need more bytes."""
+    if data[at] not in _MAP_HEADERS:
+        return False
+    size = 256
+    while size <= 4 * MAX_MESSAGE_BYTES:
+        probe = _unpacker()
+        probe.feed(data[at : at + min(size, MAX_MESSAGE_BYTES)])
+        try:
+            return _plausible(probe.unpack())
+        except msgpack.OutOfData:
+            if at + size >= len(data):
+                return None
+            size *= 4
+        except _UNPACK_ERRORS:
+            return False
+    return False
+
+
+class _MsgpackReader:
+    """The state of one MessagePack stream: an unpacker plus the bytes it may need again."""
+
+    def __init__(self, stream: IO[bytes], allowed: frozenset[str] | None) -> None:
+        self.stream = stream
+        self.allowed = allowed
+        self.unpacker = _unpacker()
+        self.origin = 0  # file offset of the unpacker's first byte
+        self.kept = bytearray()  # the bytes read since file offset `kept_at`
+        self.kept_at = 0
+        self.end = 0  # file offset just past the last byte read
+        self.eof = False
+
+    def read_chunk(self) -> bytes:
+        """The next chunk of the file, also kept for resynchronising; b"" at the end."""
+        chunk = b"" if self.eof else self.stream.read(READ_SIZE)
+        if chunk:
+            self.kept += chunk
+            self.end += len(chunk)
+        else:
+            self.eof = True
+        return chunk
+
+    def records(self) -> Iterator[Record]:
+        while True:
+            start = self.origin + self.unpacker.tell()
+            code = "bad_encoding"
+            try:
+                obj = self.unpacker.unpack()
+            except msgpack.OutOfData:
+                del self.kept[: start - self.kept_at]
+                self.kept_at = start
+                chunk = self.read_chunk()
+                if not chunk:
+                    if start < self.end:
+                        yield Record("offset", start, None, ProtocolError(
+                            f"message: truncated MessagePack record ({self.end - start} bytes "
+                            "at the end of the file)", code="bad_encoding"))
+                    return
+                try:
+                    self.unpacker.feed(chunk)
+                    continue
+                except msgpack.BufferFull:
+                    problem = f"record larger than {MAX_MESSAGE_BYTES} bytes"
+                    code = "too_big"
+            except _UNPACK_ERRORS as exc:
+                problem = f"not valid MessagePack ({type(exc).__name__}: {exc})"
+            else:
+                if _plausible(obj):
+                    try:
+                        yield Record("offset", start, validate(obj, self.allowed), None)
+                    except ProtocolError as exc:
+                        yield Record("offset", start, None, exc)
+                    continue
+                problem = f"expected a map with a string 'type', got {reprlib.repr(obj)}"
+            found = self.resync(start)
+            if found is None:
+                if self.eof and start + RESYNC_LIMIT >= self.end:
+                    tail = f"skipped {self.end - start} bytes to the end of the file"
+                else:
+                    tail = f"no message found in the next {RESYNC_LIMIT} bytes; stopping"
+                yield Record("offset", start, None,
+                             ProtocolError(f"message: {problem}; {tail}", code))
+                return
+            yield Record("offset", start, None, ProtocolError(
+                f"message: {problem}; skipped {found - start} bytes to the next message "
+                f"at offset {found}", code))
+
+    def resync(self, start: int) -> int | None:
+        """Restart the unpacker at the first plausible message after `start`, if any."""
+        at = start + 1
+        while at - start <= RESYNC_LIMIT:
+            if at >= self.end:
+                if not self.read_chunk():
+                    return None
+                continue
+            verdict = _probe(self.kept, at - self.kept_at)
+            if verdict is None and self.read_chunk():
+                continue
+            if verdict:
+                del self.kept[: at - self.kept_at]
+                self.kept_at = self.origin = at
+                self.unpacker = _unpacker()
+                self.unpacker.feed(self.kept)
+                return at
+            at += 1
+        return None
+
+
+def read_msgpack(stream: IO[bytes], allowed: frozenset[str] | None = None) -> Iterator[Record]:
+    """One record per MessagePack object, with its byte offset; resyncs after corrupt bytes."""
+    reader = _MsgpackReader(stream, allowed)
+    try:
+        yield from reader.records()
+    except _GZIP_ERRORS as exc:
+        yield _bad_stream("offset", reader.end, exc)
+
+
+# --- writing ----------------------------------------------------------------------
+
+
+class RecordingWriter:
+    """Writes messages to a recording in the form its file name asks for.
+
+    Gzip output carries no timestamp or name, so the same messages give the same bytes.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        kind, gzipped = recording_format(path)
+        self.path = Path(path)
+        self.count = 0
+        self._json = kind == "jsonl"
+        self._raw = open(self.path, "wb")  # noqa: SIM115 - closed in close()
+        self._out: IO[bytes] = (
+            gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0)
+            if gzipped else self._raw
+        )
+
+    def write(self, msg: Mapping[str, Any]) -> None:
+        if self._json:
+            self._out.write(encode_json(msg).encode() + b"\n")
+        else:
+            self._out.write(encode_msgpack(msg))
+        self.count += 1
+
+    def close(self) -> None:
+        self._out.close()
+        self._raw.close()
+
+    def __enter__(self) -> RecordingWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def write_recording(path: str | Path, messages: Iterable[Mapping[str, Any]]) -> int:
+    """Write all `messages` to `path`; returns how many were written."""
+    with RecordingWriter(path) as writer:
+        for msg in messages:
+            writer.write(msg)
+        return writer.count

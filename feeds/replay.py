@@ -1,0 +1,249 @@
+"""Headless replay: a recording through the detection engine, flag transitions out.
+
+`floorwatch replay FILE` reads a recording (feeds.recording), feeds each valid
+producer message to feeds.engine.Engine and prints every flag transition.
+Pacing is separate from detection: `Pacer` turns the recording's event times
+into wall-clock waits (scaled by `--speed`), while the engine only ever sees
+event time, so `--fast` and any `--speed` give the same flags. `paced` and
+`paced_async` are the reusable part for anything else that plays a recording
+out in time (e.g. publishing it to a hub).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import TextIO
+
+from feeds.config import ConfigError, load
+from feeds.engine import Engine
+from feeds.flags import Flag
+from feeds.protocol import PRODUCER_TYPES, Message, ProtocolError, iter_messages
+from feeds.recording import Record, read_recording
+
+
+def event_time(msg: Message) -> float | None:
+    """The latest event time a message carries (a batch: its items'), or None."""
+    if msg.get("type") == "batch":
+        times = [item["t"] for item in msg["items"] if "t" in item]
+        return max(times) if times else None
+    return msg.get("t")
+
+
+class Pacer:
+    """Maps event time to wall-clock time: the first message plays now, the rest
+    `speed` times faster than they happened. Event time never runs backwards here:
+    a message older than one already played is due at once."""
+
+    def __init__(self, speed: float, clock: Callable[[], float] = time.monotonic) -> None:
+        if not speed > 0:
+            raise ValueError(f"speed: expected a number > 0, got {speed!r}")
+        self.speed = speed
+        self.clock = clock
+        self._t0: float | None = None
+        self._wall0 = 0.0
+
+    def wait(self, t: float | None) -> float:
+        """Seconds to wait before playing a message of event time `t` (0 if it is due)."""
+        if t is None:
+            return 0.0
+        if self._t0 is None:
+            self._t0, self._wall0 = t, self.clock()
+            return 0.0
+        due = self._wall0 + (t - self._t0) / self.speed
+        return max(0.0, due - self.clock())
+
+
+def paced(records: Iterable[Record], speed: float | None) -> Iterator[Record]:
+    """Yield each record when it is due (`speed` None: at once, as fast as possible)."""
+    if speed is None:
+        yield from records
+        return
+    pacer = Pacer(speed)
+    for record in records:
+        if record.message is not None:
+            delay = pacer.wait(event_time(record.message))
+            if delay > 0:
+                time.sleep(delay)
+        yield record
+
+
+async def paced_async(records: Iterable[Record], speed: float | None) -> AsyncIterator[Record]:
+    """`paced` for asyncio code: sleeps without blocking the event loop.
+
+    Reading the file happens inline; with `speed` None it still yields to the loop
+    every 1000 records so other tasks keep running.
+    """
+    pacer = Pacer(speed) if speed is not None else None
+    for n, record in enumerate(records):
+        if pacer is not None and record.message is not None:
+            await asyncio.sleep(pacer.wait(event_time(record.message)))
+        elif n % 1000 == 999:
+            await asyncio.sleep(0)
+        yield record
+
+
+@dataclass
+class ReplayStats:
+    """What a replay went through, for the closing summary line."""
+
+    messages: int = 0
+    errors: int = 0
+    raised: Counter[str] = field(default_factory=Counter)
+    cleared: int = 0
+
+    def summary(self) -> str:
+        rules = ", ".join(f"{rule} {n}" for rule, n in sorted(self.raised.items()))
+        raised = sum(self.raised.values())
+        return (
+            f"replay: {self.messages} messages, {self.errors} errors, {raised} flags raised"
+            + (f" ({rules})" if rules else "")
+            + f", {self.cleared} cleared"
+        )
+
+
+class StrictStop(Exception):
+    """The first invalid message ends a `--strict` replay; carries the stats so far."""
+
+    def __init__(self, stats: ReplayStats) -> None:
+        super().__init__(stats.summary())
+        self.stats = stats
+
+
+def replay(
+    records: Iterable[Record],
+    engine: Engine,
+    on_flag: Callable[[Flag], None],
+    on_error: Callable[[str], None],
+    strict: bool = False,
+) -> ReplayStats:
+    """Feed every valid message to `engine`; report flags and errors through the callbacks.
+
+    An invalid record or a message the engine rejects (unknown or duplicate call) is
+    reported as ``<position>: <detail>`` and skipped; with `strict` it raises StrictStop
+    after being reported.
+    """
+    stats = ReplayStats()
+    for record in records:
+        if record.message is None:
+            stats.errors += 1
+            on_error(record.describe())
+            if strict:
+                raise StrictStop(stats)
+            continue
+        batch = record.message.get("type") == "batch"
+        for i, msg in enumerate(iter_messages(record.message)):
+            stats.messages += 1
+            try:
+                flags = engine.process(msg)
+            except ProtocolError as exc:
+                stats.errors += 1
+                inner = f"batch.items[{i}]: " if batch else ""
+                on_error(f"{record.where}: {inner}{exc.detail}")
+                if strict:
+                    raise StrictStop(stats) from None
+                continue
+            for flag in flags:
+                if flag.state == "raised":
+                    stats.raised[flag.rule] += 1
+                elif flag.state == "cleared":
+                    stats.cleared += 1
+                on_flag(flag)
+    return stats
+
+
+# --- output -------------------------------------------------------------------
+
+
+def flag_json(flag: Flag) -> str:
+    """One flag transition as a JSON object with exactly the `flag` message's fields."""
+    return json.dumps(asdict(flag), separators=(", ", ": "))
+
+
+def flag_line(flag: Flag) -> str:
+    """One flag transition as an aligned, readable line: time, call, rule, state, evidence."""
+    when = datetime.fromtimestamp(flag.t, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return f"{when}  {flag.call:<12} {flag.rule:<18} {flag.state:<8} {flag.evidence}"
+
+
+# --- the `replay` subcommand -------------------------------------------------------
+
+
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "replay",
+        help="replay a recording through detection and print the flags",
+        description="Replay a .jsonl / .msgpack (optionally .gz) recording through the "
+        "detection engine and print one line per flag transition on stdout. Invalid "
+        "messages are reported on stderr and skipped.",
+    )
+    parser.add_argument("file", help="recording: .jsonl, .msgpack, .jsonl.gz or .msgpack.gz")
+    parser.add_argument("--fast", action="store_true",
+                        help="as fast as possible, ignoring the recording's timing")
+    parser.add_argument("--speed", type=_speed, default=1.0, metavar="X",
+                        help="play X times faster than recorded (default 1)")
+    parser.add_argument("--json", action="store_true",
+                        help="one JSON object per flag transition (the flag message's fields)")
+    parser.add_argument("--headless", action="store_true",
+                        help="no UI: print to the terminal (replay has no UI yet, so this is "
+                        "the default)")
+    parser.add_argument("--strict", action="store_true",
+                        help="stop at the first invalid message, exit status 2")
+    parser.add_argument("--config", metavar="FILE", help="thresholds TOML (floorwatch config)")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run `floorwatch replay`; returns the exit status (0, or 2 for a usage/strict error)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        config = load(args.config)
+        records = read_recording(args.file, PRODUCER_TYPES)
+    except ConfigError as exc:
+        print(f"floorwatch replay: error: config {exc}", file=err)
+        return 2
+    except ValueError as exc:
+        print(f"floorwatch replay: error: {exc}", file=err)
+        return 2
+    except OSError as exc:
+        print(f"floorwatch replay: error: {args.file}: {exc.strerror or exc}", file=err)
+        return 2
+    show = flag_json if args.json else flag_line
+
+    def on_flag(flag: Flag) -> None:
+        print(show(flag), file=out, flush=not args.fast)
+
+    def on_error(text: str) -> None:
+        print(text, file=err)
+
+    try:
+        stats = replay(paced(records, None if args.fast else args.speed), Engine(config),
+                       on_flag, on_error, strict=args.strict)
+    except OSError as exc:
+        print(f"floorwatch replay: error: {args.file}: {exc.strerror or exc}", file=err)
+        return 2
+    except StrictStop as stop:
+        print(stop.stats.summary(), file=err)
+        print("floorwatch replay: stopped at the first invalid message (--strict)", file=err)
+        return 2
+    print(stats.summary(), file=err)
+    return 0
