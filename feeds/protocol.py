@@ -69,13 +69,19 @@ def _text(where: str, value: Any) -> str:
     return value
 
 
+#: Integers from JSON may be arbitrarily large; beyond this they do not fit a float.
+_INT_LIMIT = 2**1023
+
+
 def _number(where: str, value: Any) -> float:
     if type(value) is float:
         if math.isfinite(value):
             return value
         raise ProtocolError(f"{where}: expected finite number, got {_show(value)}")
     if type(value) is int:
-        return float(value)
+        if abs(value) < _INT_LIMIT:
+            return float(value)
+        raise ProtocolError(f"{where}: expected finite number, got {_show(value)}")
     raise ProtocolError(f"{where}: expected number, got {_show(value)}")
 
 
@@ -89,9 +95,11 @@ def _positive(where: str, value: Any) -> float:
 def _optional_number(where: str, value: Any) -> float | None:
     if value is None:
         return None
-    if type(value) not in (float, int) or not math.isfinite(value):
+    if type(value) is int and abs(value) < _INT_LIMIT:
+        return float(value)
+    if type(value) is not float or not math.isfinite(value):
         raise ProtocolError(f"{where}: expected number or null, got {_show(value)}")
-    return float(value)
+    return value
 
 
 def _optional_str(where: str, value: Any) -> str | None:
@@ -265,6 +273,8 @@ def validate(msg: Any, allowed: frozenset[str] | None = None) -> Message:
     if type(kind) is not str:
         raise ProtocolError(f"message: missing string field 'type', got {_show(kind)}")
     if allowed is not None and kind not in allowed:
+        if kind not in SCHEMAS and kind != "batch":
+            raise ProtocolError(f"message: unknown type {_show(kind)}", code="unknown_type")
         raise ProtocolError(f"{kind}: message type not accepted here", code="unexpected_type")
     if kind == "batch":
         items = msg.get("items")
