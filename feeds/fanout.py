@@ -1,0 +1,266 @@
+"""Fan-out to subscribers: encode each message once, send per-subscriber batches.
+
+The hub collects what a tick produced per team in a `TeamTick`, in arrival
+order. Each item is encoded at most once per form (JSON text, MessagePack
+binary), and each team's tick is joined once per form and detail level, so
+the cost per subscriber is a few joins per tick, not one encode per message.
+
+A `Subscriber` owns a bounded pending list and one sender task. While it
+keeps up, it gets everything in order. When more than `max_pending` items
+wait (the socket is not draining), it *coalesces*: pending raw samples are
+dropped and replaced by one `call_update` per affected call, built from the
+hub's latest state when the frame is sent; flags and other discrete messages
+are never dropped. A subscriber behind for longer than `max_behind_s`, or with
+more than `max_essential` discrete messages waiting, is closed with a reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Callable, Iterable
+
+import msgpack
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from feeds.protocol import Message
+
+#: Item classes: discrete messages go to everyone, samples and call_updates by detail level.
+ESSENTIAL, SAMPLE, UPDATE = 0, 1, 2
+#: A batch frame is cut after this many payload bytes (at a team-tick boundary).
+FRAME_BYTES = 256 * 1024
+
+
+class Encoded:
+    """One outgoing message, encoded lazily and at most once per form."""
+
+    __slots__ = ("_json", "_mp", "msg")
+
+    def __init__(self, msg: Message) -> None:
+        self.msg = msg
+        self._json: str | None = None
+        self._mp: bytes | None = None
+
+    def form(self, binary: bool) -> str | bytes:
+        if binary:
+            if self._mp is None:
+                self._mp = msgpack.packb(self.msg, use_bin_type=True)
+            return self._mp
+        if self._json is None:
+            self._json = json.dumps(self.msg, separators=(",", ":"), allow_nan=False)
+        return self._json
+
+
+class Chunk:
+    """Several encoded items joined into one piece of a batch frame's `items` list."""
+
+    __slots__ = ("count", "items", "payload")
+
+    def __init__(self, items: list[Encoded], binary: bool) -> None:
+        self.items = items
+        self.count = len(items)
+        parts = [item.form(binary) for item in items]
+        self.payload: str | bytes = b"".join(parts) if binary else ",".join(parts)
+
+
+class TeamTick:
+    """The messages one team produced during one tick, in order."""
+
+    __slots__ = ("_chunks", "items", "sample_calls")
+
+    def __init__(self) -> None:
+        self.items: list[tuple[int, str | None, Encoded]] = []
+        self.sample_calls: set[str] = set()
+        self._chunks: dict[tuple[bool, bool], Chunk] = {}
+
+    def add(self, cls: int, call: str | None, encoded: Encoded) -> None:
+        self.items.append((cls, call, encoded))
+        if cls == SAMPLE:
+            self.sample_calls.add(call)  # type: ignore[arg-type]
+
+    def chunk(self, binary: bool, samples: bool) -> Chunk:
+        """The shared chunk for a detail level: samples (raw) or summary (call_updates)."""
+        key = (binary, samples)
+        chunk = self._chunks.get(key)
+        if chunk is None:
+            drop = UPDATE if samples else SAMPLE
+            chunk = Chunk([e for cls, _, e in self.items if cls != drop], binary)
+            self._chunks[key] = chunk
+        return chunk
+
+    def focus_chunk(self, binary: bool, focus: frozenset[str]) -> Chunk:
+        """A summary chunk that also keeps the raw samples of the focused calls."""
+        return Chunk([e for cls, call, e in self.items
+                      if cls != SAMPLE or call in focus], binary)
+
+    def essential_chunk(self, binary: bool) -> Chunk:
+        return Chunk([e for cls, _, e in self.items if cls == ESSENTIAL], binary)
+
+
+def _batch_frame(chunks: Iterable[Chunk], binary: bool) -> str | bytes:
+    chunks = list(chunks)
+    count = sum(c.count for c in chunks)
+    if binary:
+        if count < 16:
+            head = bytes((0x90 | count,))
+        elif count < 65536:
+            head = b"\xdc" + count.to_bytes(2, "big")
+        else:
+            head = b"\xdd" + count.to_bytes(4, "big")
+        return b"\x82\xa4type\xa5batch\xa5items" + head + b"".join(
+            c.payload for c in chunks)  # type: ignore[misc]
+    body = ",".join(c.payload for c in chunks if c.count)  # type: ignore[misc]
+    return '{"type":"batch","items":[' + body + "]}"
+
+
+class Subscriber:
+    """One `/subscribe` connection: its filter, its pending messages and its sender."""
+
+    def __init__(
+        self,
+        ws: ServerConnection,
+        binary: bool,
+        snapshot_of: Callable[[str], Message | None],
+        on_close: Callable[[Subscriber, str], None],
+        max_pending: int = 20_000,
+        max_essential: int = 100_000,
+        max_behind_s: float = 10.0,
+    ) -> None:
+        self.ws = ws
+        self.binary = binary
+        self.teams: frozenset[str] | None = None
+        self.detail = "samples"
+        self.focus: frozenset[str] = frozenset()
+        self.user: str | None = None
+        self.batch = False
+        self.subscribed = False
+        self._snapshot_of = snapshot_of
+        self._on_close = on_close
+        self.max_pending = max_pending
+        self.max_essential = max_essential
+        self.max_behind_s = max_behind_s
+        self._pending: list[Chunk] = []
+        self._pending_items = 0
+        self._stale: set[str] = set()
+        self.behind_since: float | None = None
+        self.coalesced = 0
+        self.sent = 0
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self.closed = False
+
+    def wants(self, team: str) -> bool:
+        return self.subscribed and (self.teams is None or team in self.teams)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._send_loop())
+
+    async def stop(self) -> None:
+        self.closed = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    # --- enqueueing (called by the hub's flush, on the event loop) ----------
+
+    def push_messages(self, messages: list[Message]) -> None:
+        """Queue messages for this subscriber alone (hello, snapshot, errors, history)."""
+        self._push(Chunk([Encoded(m) for m in messages], self.binary))
+
+    def push_tick(self, tick: TeamTick) -> None:
+        if self.detail == "samples":
+            chunk = tick.chunk(self.binary, samples=True)
+        elif self.focus and not self.focus.isdisjoint(tick.sample_calls):
+            chunk = tick.focus_chunk(self.binary, self.focus)
+        else:
+            chunk = tick.chunk(self.binary, samples=False)
+        if chunk.count:
+            if self.behind_since is not None and self.detail == "samples":
+                self._stale |= tick.sample_calls
+                self.coalesced += chunk.count
+                chunk = tick.essential_chunk(self.binary)
+                self.coalesced -= chunk.count
+                if not chunk.count:
+                    return
+            self._push(chunk)
+
+    def _push(self, chunk: Chunk) -> None:
+        self._pending.append(chunk)
+        self._pending_items += chunk.count
+        if self._pending_items > self.max_pending:
+            self._coalesce()
+        self._wake.set()
+
+    def _coalesce(self) -> None:
+        """Too much waiting: keep discrete messages, replace raw samples by latest state."""
+        if self.behind_since is None:
+            self.behind_since = time.monotonic()
+        kept: list[Chunk] = []
+        for chunk in self._pending:
+            essential = [e for e in chunk.items if e.msg["type"] not in ("sample", "call_update")]
+            dropped = chunk.count - len(essential)
+            if dropped:
+                self.coalesced += dropped
+                for e in chunk.items:
+                    if e.msg["type"] in ("sample", "call_update"):
+                        self._stale.add(e.msg["call"])
+                chunk = Chunk(essential, self.binary)
+            if chunk.count:
+                kept.append(chunk)
+        self._pending = kept
+        self._pending_items = sum(c.count for c in kept)
+        if self._pending_items > self.max_essential:
+            self.close_with(f"subscriber too slow: {self._pending_items} messages waiting")
+
+    def check_behind(self, now: float) -> None:
+        """Disconnect a subscriber that has stayed behind too long."""
+        if self.behind_since is not None and now - self.behind_since > self.max_behind_s:
+            self.close_with(
+                f"subscriber too slow: behind for more than {self.max_behind_s:g} s "
+                f"({self.coalesced} updates coalesced)")
+
+    def close_with(self, reason: str) -> None:
+        if not self.closed:
+            self.closed = True
+            self._on_close(self, reason)
+            asyncio.get_running_loop().create_task(self.ws.close(1008, reason[:120]))
+
+    # --- sending -------------------------------------------------------------
+
+    def _take(self) -> list[str | bytes]:
+        chunks, self._pending, self._pending_items = self._pending, [], 0
+        if self._stale:
+            updates = [u for u in map(self._snapshot_of, sorted(self._stale)) if u is not None]
+            self._stale = set()
+            chunks.append(Chunk([Encoded(u) for u in updates], self.binary))
+        if not self.batch:
+            return [e.form(self.binary) for c in chunks for e in c.items]
+        frames: list[str | bytes] = []
+        group: list[Chunk] = []
+        size = 0
+        for chunk in chunks:
+            if group and size + len(chunk.payload) > FRAME_BYTES:
+                frames.append(_batch_frame(group, self.binary))
+                group, size = [], 0
+            group.append(chunk)
+            size += len(chunk.payload)
+        if group and any(c.count for c in group):
+            frames.append(_batch_frame(group, self.binary))
+        return frames
+
+    async def _send_loop(self) -> None:
+        try:
+            while not self.closed:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._pending or self._stale:
+                    for frame in self._take():
+                        await self.ws.send(frame)
+                        self.sent += 1
+                self.behind_since = None
+        except ConnectionClosed:
+            pass

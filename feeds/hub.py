@@ -1,0 +1,500 @@
+"""The hub: producers publish call metrics, the hub detects once, subscribers watch.
+
+One asyncio process. `/publish` frames are decoded, validated and fed to one
+`Engine`; the messages and the flags they cause are queued per team and sent
+out by `feeds.fanout` on a short tick (`tick_s`), encoded once per form.
+Supervisor actions (ack, snooze, note, action) are applied, committed to the
+`Store` and then broadcast to every subscriber of the call's team, the sender
+included. `/healthz` answers plain HTTP with counts. docs/hub.md describes the
+policies (slow subscribers, time advancement) and docs/protocol.md the
+extensions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sys
+import time
+from collections import Counter
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from feeds.config import DEFAULT, Config, ConfigError
+from feeds.config import load as load_config
+from feeds.engine import Engine
+from feeds.fanout import ESSENTIAL, SAMPLE, UPDATE, Encoded, Subscriber, TeamTick
+from feeds.flags import Flag
+from feeds.protocol import (
+    MAX_MESSAGE_BYTES,
+    PRODUCER_TYPES,
+    PROTOCOL_VERSION,
+    SERVER_NAME,
+    SUBSCRIBER_TYPES,
+    Message,
+    ProtocolError,
+    decode_frame,
+    encode_like,
+)
+from feeds.store import Store, default_path
+
+#: websockets closes a connection on a frame larger than this; frames between
+#: MAX_MESSAGE_BYTES and this get an `error` and the connection stays open.
+HARD_MAX_SIZE = 4 * MAX_MESSAGE_BYTES
+#: Errors sent back for one frame; the rest are only counted.
+MAX_ERRORS_PER_FRAME = 20
+
+
+class Hub:
+    """The hub's state: one engine, open flags with supervisor state, subscribers."""
+
+    def __init__(
+        self,
+        config: Config = DEFAULT,
+        store: Store | None = None,
+        tick_s: float = 0.02,
+        quiet_s: float = 2.0,
+        max_pending: int = 20_000,
+        max_behind_s: float = 10.0,
+    ) -> None:
+        self.engine = Engine(config)
+        self.store = store
+        self.tick_s = tick_s
+        self.quiet_s = quiet_s
+        self.max_pending = max_pending
+        self.max_behind_s = max_behind_s
+        self.subscribers: set[Subscriber] = set()
+        self.producers: dict[ServerConnection, bool] = {}  # connection -> binary form
+        self.owner: dict[str, ServerConnection] = {}
+        self.flags: dict[str, Message] = {}  # open flags, as flag messages with hub state
+        self.restored: dict[str, Message] = store.open_flags() if store else {}
+        self.seen: dict[str, tuple[float, float]] = {}  # call -> (event t, monotonic)
+        self.dirty: set[str] = set()
+        self.ticks: dict[str, TeamTick] = {}
+        self.counts: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+        self.closed_slow = 0
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self.started = time.time()
+
+    # --- outgoing -----------------------------------------------------------
+
+    def _tick(self, team: str) -> TeamTick:
+        tick = self.ticks.get(team)
+        if tick is None:
+            tick = self.ticks[team] = TeamTick()
+        return tick
+
+    def _schedule_flush(self) -> None:
+        if self._flush_handle is None and self.ticks:
+            loop = asyncio.get_running_loop()
+            self._flush_handle = loop.call_later(self.tick_s, self.flush)
+
+    def flush(self) -> None:
+        """Hand this tick's messages to the subscribers that want them."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        ticks, self.ticks = self.ticks, {}
+        if not ticks:
+            return
+        for sub in self.subscribers:
+            for team, tick in ticks.items():
+                if sub.wants(team):
+                    sub.push_tick(tick)
+
+    def _broadcast(self, team: str, msg: Message, call: str | None = None) -> None:
+        if self.subscribers:
+            self._tick(team).add(ESSENTIAL, call, Encoded(msg))
+            self._schedule_flush()
+
+    def call_update(self, call_id: str) -> Message | None:
+        call = self.engine.calls.get(call_id)
+        return None if call is None else {"type": "call_update", **call.snapshot()}
+
+    # --- producers ----------------------------------------------------------
+
+    def ingest(self, msg: Message, ws: ServerConnection | None, now: float) -> None:
+        """Apply one validated producer message; raise ProtocolError if it does not fit."""
+        call_id = msg["call"]
+        owner = self.owner.get(call_id)
+        if owner is not None and owner is not ws and owner in self.producers:
+            raise ProtocolError(
+                f"{msg['type']}.call: call {call_id!r} is published by another producer",
+                code="not_owner")
+        call = self.engine.calls.get(call_id)
+        old_team = None if call is None else call.team
+        flags = self.engine.process(msg)
+        kind = msg["type"]
+        if kind == "call_start":
+            call = self.engine.calls[call_id]
+            if ws is not None:
+                self.owner[call_id] = ws
+        assert call is not None
+        self.counts["messages"] += 1
+        for flag in flags:
+            self._flag(flag, call.team, call.agent)
+        if kind == "call_end":
+            self.owner.pop(call_id, None)
+            self.seen.pop(call_id, None)
+            self.dirty.discard(call_id)
+            if self.store is not None:
+                self.store.put_summary(call.summary())
+        else:
+            self.seen[call_id] = (msg["t"], now)
+            self.dirty.add(call_id)
+        if not self.subscribers:
+            return
+        team = old_team or call.team
+        self._tick(team).add(SAMPLE if kind == "sample" else ESSENTIAL, call_id, Encoded(msg))
+        if call.team != team:  # transferred to another team: its subscribers get the call
+            self._tick(call.team).add(ESSENTIAL, call_id, Encoded(self.call_update(call_id)))
+
+    def _flag(self, flag: Flag, team: str, agent: str) -> None:
+        msg = flag.to_message()
+        msg["team"] = team
+        msg["agent"] = agent
+        previous = self.flags.get(flag.id) or self.restored.pop(flag.id, None)
+        if flag.state == "raised" and previous and previous["state"] in ("acked", "snoozed"):
+            for key in ("state", "by", "note", "until", "at"):
+                if key in previous:
+                    msg[key] = previous[key]
+            if msg["state"] == "snoozed" and msg["until"] <= time.time():
+                msg["state"] = "raised"
+        elif previous:
+            for key in ("by", "note", "at"):
+                if key in previous:
+                    msg[key] = previous[key]
+        if msg["state"] == "cleared":
+            self.flags.pop(flag.id, None)
+        else:
+            self.flags[flag.id] = msg
+        self.counts["flags"] += 1
+        if self.store is not None:
+            self.store.put_flag(msg)
+        self._broadcast(team, msg, flag.call)
+
+    async def producer(self, ws: ServerConnection) -> None:
+        self.producers[ws] = False
+        try:
+            async for frame in ws:
+                binary = not isinstance(frame, str)
+                self.producers[ws] = binary
+                self.counts["frames_in"] += 1
+                problems: list[ProtocolError] = []
+                try:
+                    msg = decode_frame(frame, PRODUCER_TYPES)
+                except ProtocolError as exc:
+                    problems.append(exc)
+                else:
+                    now = time.monotonic()
+                    items = msg["items"] if msg["type"] == "batch" else (msg,)
+                    for i, item in enumerate(items):
+                        try:
+                            self.ingest(item, ws, now)
+                        except ProtocolError as exc:
+                            if msg["type"] == "batch":
+                                exc = ProtocolError(f"batch.items[{i}]: {exc.detail}", exc.code)
+                            problems.append(exc)
+                    self._schedule_flush()
+                for exc in problems[:MAX_ERRORS_PER_FRAME]:
+                    await ws.send(encode_like(exc.to_message(), binary))
+                for exc in problems:
+                    self.errors[exc.code] += 1
+        finally:
+            del self.producers[ws]
+
+    # --- subscribers ----------------------------------------------------------
+
+    def _visible(self, sub: Subscriber, team: str) -> bool:
+        return sub.teams is None or team in sub.teams
+
+    def snapshot(self, sub: Subscriber) -> Message:
+        calls = [c.snapshot() for c in self.engine.calls.values() if self._visible(sub, c.team)]
+        flags = [f for f in self.flags.values() if self._visible(sub, f["team"])]
+        return {"type": "snapshot", "calls": calls, "flags": flags}
+
+    def _drop_subscriber(self, sub: Subscriber, reason: str) -> None:
+        self.subscribers.discard(sub)
+        self.closed_slow += 1
+        self.errors["slow_subscriber"] += 1
+
+    async def subscriber(self, ws: ServerConnection) -> None:
+        sub = Subscriber(ws, False, self.call_update, self._drop_subscriber,
+                         max_pending=self.max_pending, max_behind_s=self.max_behind_s)
+        sub.start()
+        try:
+            async for frame in ws:
+                sub.binary = not isinstance(frame, str)
+                self.counts["frames_in"] += 1
+                try:
+                    msg = decode_frame(frame, SUBSCRIBER_TYPES)
+                    await self._command(sub, msg)
+                except ProtocolError as exc:
+                    self.errors[exc.code] += 1
+                    sub.push_messages([exc.to_message()])
+        finally:
+            self.subscribers.discard(sub)
+            await sub.stop()
+
+    async def _command(self, sub: Subscriber, msg: Message) -> None:
+        kind = msg["type"]
+        if kind == "subscribe":
+            self.flush()  # what is queued is already in the snapshot below
+            first = not sub.subscribed
+            teams = msg.get("teams")
+            sub.teams = None if teams is None else frozenset(teams)
+            sub.detail = msg.get("detail", "samples")
+            sub.focus = frozenset(msg.get("focus", ()))
+            sub.user = msg.get("user", sub.user)
+            sub.batch = msg.get("batch", False)
+            sub.subscribed = True
+            self.subscribers.add(sub)
+            out = [self.hello()] if first else []
+            sub.push_messages([*out, self.snapshot(sub)])
+            return
+        if not sub.subscribed:
+            raise ProtocolError(f"{kind}: send a subscribe first", code="not_subscribed")
+        if kind in ("ack", "snooze"):
+            await self._flag_action(sub, msg)
+        elif kind == "note":
+            await self._note(sub, msg)
+        elif kind == "action":
+            await self._action(sub, msg)
+        elif kind == "history":
+            await self._history(sub, msg)
+
+    def hello(self) -> Message:
+        return {"type": "hello", "server": SERVER_NAME, "protocol": PROTOCOL_VERSION,
+                "t": time.time()}
+
+    def _team_of_call(self, where: str, sub: Subscriber, call_id: str) -> str:
+        call = self.engine.calls.get(call_id)
+        if call is not None:
+            team = call.team
+        else:
+            ended = self.store.ended_call(call_id) if self.store else None
+            if ended is None:
+                raise ProtocolError(f"{where}.call: unknown call {call_id!r}", code="unknown_call")
+            team = ended["team"]
+        if not self._visible(sub, team):
+            raise ProtocolError(
+                f"{where}.call: call {call_id!r} is on team {team!r}, outside this subscription",
+                code="not_visible")
+        return team
+
+    async def _flag_action(self, sub: Subscriber, msg: Message) -> None:
+        kind = msg["type"]
+        flag = self.flags.get(msg["flag"])
+        if flag is None:
+            raise ProtocolError(f"{kind}.flag: no open flag {msg['flag']!r}", code="unknown_flag")
+        if not self._visible(sub, flag["team"]):
+            raise ProtocolError(
+                f"{kind}.flag: flag {msg['flag']!r} is on team {flag['team']!r}, "
+                "outside this subscription", code="not_visible")
+        now = time.time()
+        call = self.engine.calls.get(flag["call"])
+        flag["t"] = call.t if call is not None else flag["t"]
+        flag["by"] = sub.user
+        flag["at"] = now
+        if kind == "ack":
+            flag["state"] = "acked"
+            flag.pop("until", None)
+            if "note" in msg:
+                flag["note"] = msg["note"]
+        else:
+            flag["state"] = "snoozed"
+            flag["until"] = now + msg["seconds"]
+        if self.store is not None:
+            await self.store.supervisor_flag(dict(flag), now)
+        if self.flags.get(flag["id"]) is flag:
+            self._broadcast(flag["team"], dict(flag), flag["call"])
+
+    async def _note(self, sub: Subscriber, msg: Message) -> None:
+        team = self._team_of_call("note", sub, msg["call"])
+        note = {"type": "note", "call": msg["call"], "text": msg["text"], "by": sub.user,
+                "t": time.time()}
+        if self.store is not None:
+            await self.store.add_note(note, team)
+        self._broadcast(team, note, msg["call"])
+
+    async def _action(self, sub: Subscriber, msg: Message) -> None:
+        call_id = msg["call"]
+        if call_id not in self.engine.calls:
+            raise ProtocolError(f"action.call: no live call {call_id!r}", code="unknown_call")
+        team = self._team_of_call("action", sub, call_id)
+        control = {"type": "control", "call": call_id, "action": msg["action"],
+                   "by": sub.user, "t": time.time()}
+        producer = self.owner.get(call_id)
+        if producer is None or producer not in self.producers:
+            raise ProtocolError(
+                f"action.call: the producer of call {call_id!r} is not connected",
+                code="no_producer")
+        with contextlib.suppress(Exception):
+            await producer.send(encode_like(control, self.producers[producer]))
+        self.counts["controls"] += 1
+        self._broadcast(team, control, call_id)
+
+    async def _history(self, sub: Subscriber, msg: Message) -> None:
+        teams = msg.get("teams")
+        if sub.teams is not None:
+            teams = sorted(sub.teams if teams is None else sub.teams & set(teams))
+        live = [c.summary() for c in self.engine.calls.values()
+                if teams is None or c.team in teams]
+        calls = [] if self.store is None else await self.store.history(
+            msg.get("since"), teams, msg.get("limit"), live)
+        sub.push_messages([{"type": "history", "calls": calls}])
+
+    # --- housekeeping -------------------------------------------------------------
+
+    def advance_quiet_calls(self, now: float) -> None:
+        """Move quiet on-hold calls' event time on by the wall time since their last message."""
+        for call_id, call in list(self.engine.calls.items()):
+            if not call.on_hold:
+                continue
+            t, seen = self.seen.get(call_id, (call.t, now))
+            if now - seen >= self.quiet_s:
+                for flag in self.engine.advance(call_id, t + (now - seen)):
+                    self._flag(flag, call.team, call.agent)
+
+    def queue_call_updates(self) -> None:
+        """At most one call_update per changed call per second, for summary subscribers."""
+        summary = [s for s in self.subscribers if s.detail == "summary"]
+        if not summary:
+            self.dirty.clear()
+            return
+        every = any(s.teams is None for s in summary)
+        teams = set().union(*(s.teams or () for s in summary))
+        for call_id in self.dirty:
+            call = self.engine.calls.get(call_id)
+            if call is not None and (every or call.team in teams):
+                update = {"type": "call_update", **call.snapshot()}
+                self._tick(call.team).add(UPDATE, call_id, Encoded(update))
+        self.dirty.clear()
+
+    def expire_snoozes(self, wall: float) -> None:
+        for flag in list(self.flags.values()):
+            if flag["state"] == "snoozed" and flag["until"] <= wall:
+                flag["state"] = "raised"
+                del flag["until"]
+                if self.store is not None:
+                    self.store.put_flag(dict(flag))
+                self._broadcast(flag["team"], dict(flag), flag["call"])
+
+    async def housekeeping(self) -> None:
+        last_updates = 0.0
+        while True:
+            await asyncio.sleep(0.25)
+            now = time.monotonic()
+            self.advance_quiet_calls(now)
+            self.expire_snoozes(time.time())
+            if now - last_updates >= 1.0:
+                last_updates = now
+                self.queue_call_updates()
+            for sub in list(self.subscribers):
+                sub.check_behind(now)
+            self._schedule_flush()
+
+    # --- HTTP -----------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "server": SERVER_NAME,
+            "protocol": PROTOCOL_VERSION,
+            "uptime_s": round(time.time() - self.started, 1),
+            "connections": {"producers": len(self.producers),
+                            "subscribers": len(self.subscribers)},
+            "calls": len(self.engine.calls),
+            "open_flags": len(self.flags),
+            "counts": dict(self.counts),
+            "errors": dict(self.errors),
+            "errors_total": sum(self.errors.values()),
+            "slow_subscribers_closed": self.closed_slow,
+            "coalesced": sum(s.coalesced for s in self.subscribers),
+        }
+
+    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = request.path.split("?", 1)[0]
+        if path == "/healthz":
+            body = json.dumps(self.health()).encode()
+            headers = Headers([("Content-Type", "application/json"),
+                               ("Content-Length", str(len(body)))])
+            return Response(200, "OK", headers, body)
+        if path not in ("/publish", "/subscribe"):
+            return connection.respond(404, "floorwatch hub: use /publish, /subscribe or /healthz\n")
+        return None
+
+    async def handler(self, ws: ServerConnection) -> None:
+        path = ws.request.path.split("?", 1)[0] if ws.request else ""
+        with contextlib.suppress(ConnectionClosed):
+            if path == "/publish":
+                await self.producer(ws)
+            else:
+                await self.subscriber(ws)
+
+
+@contextlib.asynccontextmanager
+async def running_hub(
+    hub: Hub, host: str = "127.0.0.1", port: int = 0,
+):
+    """Serve `hub` until the block exits; yields the websockets Server (port 0 = ephemeral)."""
+    async with serve(hub.handler, host, port, process_request=hub.process_request,
+                     max_size=HARD_MAX_SIZE, max_queue=64, write_limit=2**18) as server:
+        keeper = asyncio.get_running_loop().create_task(hub.housekeeping())
+        try:
+            yield server
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+            hub.flush()
+
+
+def server_url(server: Server, path: str = "") -> str:
+    host, port = next(iter(server.sockets)).getsockname()[:2]
+    return f"ws://{host}:{port}{path}"
+
+
+# --- command line -------------------------------------------------------------
+
+
+async def run(host: str, port: int, db: str | None, config: Config) -> None:
+    """Serve until cancelled (Ctrl-C); the store is flushed and closed on the way out."""
+    store = Store(db or default_path())
+    try:
+        hub = Hub(config, store)
+        async with running_hub(hub, host, port) as server:
+            print(f"floorwatch hub on {server_url(server)}  "
+                  f"(publish: /publish, subscribe: /subscribe, health: /healthz; "
+                  f"db {store.path})", flush=True)
+            await asyncio.Future()
+    finally:
+        store.close()
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "hub", help="run the hub: producers publish, the hub detects, subscribers watch")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--db", help=f"SQLite file (default {default_path()})")
+    parser.add_argument("--config", help="TOML file with rule thresholds")
+    parser.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"floorwatch hub: {exc}", file=sys.stderr)
+        return 2
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run(args.host, args.port, args.db, config))
+    return 0

@@ -1,0 +1,209 @@
+"""What the hub keeps: flags with their acks and snoozes, coaching notes, call summaries.
+
+SQLite (stdlib, WAL) on one worker thread, so the event loop never waits on
+the disk: the hub queues writes, the thread commits whatever has queued up in
+one transaction. Supervisor actions (`write`) return only once committed, so an
+echoed ack or note is on disk; engine flags (`put`) are fire-and-forget.
+Reads go through the same thread, so they see every write queued before them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS calls (
+    call TEXT PRIMARY KEY, team TEXT, agent TEXT, started REAL, ended REAL, summary TEXT
+);
+CREATE INDEX IF NOT EXISTS calls_ended ON calls (ended);
+CREATE TABLE IF NOT EXISTS flags (
+    id TEXT PRIMARY KEY, call TEXT NOT NULL, state TEXT NOT NULL, message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS flags_call ON flags (call);
+CREATE TABLE IF NOT EXISTS flag_actions (
+    flag TEXT NOT NULL, state TEXT NOT NULL, by TEXT, at REAL NOT NULL, note TEXT, until REAL
+);
+CREATE TABLE IF NOT EXISTS notes (
+    id INTEGER PRIMARY KEY, call TEXT NOT NULL, team TEXT, t REAL NOT NULL, by TEXT,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS notes_call ON notes (call);
+"""
+
+Op = Callable[[sqlite3.Connection], Any]
+
+
+def default_path() -> Path:
+    """$XDG_DATA_HOME/floorwatch/floorwatch.db, else ~/.local/share/floorwatch/floorwatch.db."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "floorwatch" / "floorwatch.db"
+
+
+class Store:
+    """The hub's SQLite database, driven from one background thread."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._queue: queue.SimpleQueue[tuple[Op, Future | None] | None] = queue.SimpleQueue()
+        self._ready: Future = Future()
+        self._thread = threading.Thread(target=self._run, name="floorwatch-store", daemon=True)
+        self._thread.start()
+        self._ready.result()
+
+    # --- worker thread ------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            self._ready.set_exception(exc)
+            return
+        self._ready.set_result(None)
+        running = True
+        while running:
+            batch = [self._queue.get()]
+            while True:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            db.execute("BEGIN")
+            results: list[tuple[Future, Any, BaseException | None]] = []
+            for item in batch:
+                if item is None:
+                    running = False
+                    continue
+                op, future = item
+                try:
+                    value, error = op(db), None
+                except sqlite3.Error as exc:
+                    value, error = None, exc
+                if future is not None:
+                    results.append((future, value, error))
+            db.execute("COMMIT")
+            for future, value, error in results:
+                if error is None:
+                    future.set_result(value)
+                else:
+                    future.set_exception(error)
+        db.close()
+
+    def _submit(self, op: Op) -> Future:
+        future: Future = Future()
+        self._queue.put((op, future))
+        return future
+
+    def put(self, op: Op) -> None:
+        """Queue a write; it is committed with the next batch."""
+        self._queue.put((op, None))
+
+    async def run(self, op: Op) -> Any:
+        """Run `op` on the store thread after everything queued before it; wait for the commit."""
+        return await asyncio.wrap_future(self._submit(op))
+
+    def run_sync(self, op: Op) -> Any:
+        return self._submit(op).result()
+
+    def close(self) -> None:
+        """Commit what is queued and stop the thread."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    # --- operations (each runs on the store thread) ---------------------------
+
+    def put_flag(self, flag: dict[str, Any]) -> None:
+        text = json.dumps(flag)
+        self.put(lambda db: db.execute(
+            "INSERT INTO flags (id, call, state, message) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET state = excluded.state, message = excluded.message",
+            (flag["id"], flag["call"], flag["state"], text),
+        ))
+
+    async def supervisor_flag(self, flag: dict[str, Any], at: float) -> None:
+        """Record an ack or snooze (who, when, note, until) and the flag's new state."""
+        text = json.dumps(flag)
+
+        def op(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT INTO flags (id, call, state, message) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET state = excluded.state, message = excluded.message",
+                (flag["id"], flag["call"], flag["state"], text),
+            )
+            db.execute(
+                "INSERT INTO flag_actions (flag, state, by, at, note, until) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (flag["id"], flag["state"], flag.get("by"), at, flag.get("note"),
+                 flag.get("until")),
+            )
+
+        await self.run(op)
+
+    async def add_note(self, note: dict[str, Any], team: str | None) -> None:
+        await self.run(lambda db: db.execute(
+            "INSERT INTO notes (call, team, t, by, text) VALUES (?, ?, ?, ?, ?)",
+            (note["call"], team, note["t"], note.get("by"), note["text"]),
+        ))
+
+    def put_summary(self, summary: dict[str, Any]) -> None:
+        text = json.dumps(summary)
+        self.put(lambda db: db.execute(
+            "INSERT OR REPLACE INTO calls (call, team, agent, started, ended, summary) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (summary["call"], summary["team"], summary["agent"], summary["started"],
+             summary["ended"], text),
+        ))
+
+    def open_flags(self) -> dict[str, dict[str, Any]]:
+        """Flags whose last state was open, by id: the hub re-applies their ack state."""
+        rows = self.run_sync(lambda db: db.execute(
+            "SELECT message FROM flags WHERE state != 'cleared'").fetchall())
+        return {flag["id"]: flag for flag in (json.loads(row[0]) for row in rows)}
+
+    def ended_call(self, call: str) -> dict[str, Any] | None:
+        row = self.run_sync(lambda db: db.execute(
+            "SELECT summary FROM calls WHERE call = ?", (call,)).fetchone())
+        return None if row is None else json.loads(row[0])
+
+    async def history(
+        self, since: float | None, teams: list[str] | None, limit: int | None,
+        live: list[dict[str, Any]],
+    ) -> list[dict[str, Any]]:
+        """Ended calls (newest first, then `live` summaries) with their flags and notes."""
+
+        def op(db: sqlite3.Connection) -> list[dict[str, Any]]:
+            where, args = ["1 = 1"], []
+            if since is not None:
+                where.append("ended >= ?")
+                args.append(since)
+            if teams is not None:
+                where.append(f"team IN ({', '.join('?' * len(teams))})")
+                args.extend(teams)
+            sql = f"SELECT summary FROM calls WHERE {' AND '.join(where)} ORDER BY ended DESC"
+            if limit is not None:
+                sql += f" LIMIT {int(limit)}"
+            calls = [json.loads(row[0]) for row in db.execute(sql, args)]
+            calls.extend(dict(summary, live=True) for summary in live)
+            for call in calls:
+                call["flags"] = [json.loads(row[0]) for row in db.execute(
+                    "SELECT message FROM flags WHERE call = ? ORDER BY rowid", (call["call"],))]
+                call["notes"] = [
+                    {"t": t, "by": by, "text": text} for t, by, text in db.execute(
+                        "SELECT t, by, text FROM notes WHERE call = ? ORDER BY id",
+                        (call["call"],))]
+            return calls
+
+        return await self.run(op)

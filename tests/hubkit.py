@@ -1,0 +1,132 @@
+"""Shared pieces for the hub tests: a running hub on 127.0.0.1 and a small floor.
+
+`small_floor` is a hand-written, seeded floor that hits the hold, transfer,
+talk-over and distress rules within a few minutes of event time, so the
+network tests stay fast; the generator's floors are used where it matters
+that the data looks like the demo (test_simulate).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+
+from feeds.engine import Engine
+from feeds.hub import Hub, running_hub, server_url
+from feeds.protocol import Message, decode_frame, encode_like, validate
+from feeds.store import Store
+
+T0 = 1_790_000_000.0
+
+
+def _voice(rng: random.Random, base_db: float, base_hz: float) -> tuple[float, float]:
+    return base_db + rng.gauss(0, 1.0), base_hz * (1 + rng.gauss(0, 0.02))
+
+
+def small_floor(seed: int = 1, calls_per_team: int = 3, teams: tuple[str, ...] = ("red", "blue")
+                ) -> list[Message]:
+    """Messages of a small floor in event-time order; each team has every kind of trouble."""
+    rng = random.Random(seed)
+    out: list[Message] = []
+    for ti, team in enumerate(teams):
+        for ci in range(calls_per_team):
+            call = f"{team}-{ci}"
+            start = T0 + ti * 3 + ci
+            trouble = ci % 3
+            out.append({"type": "call_start", "call": call, "t": start, "agent": f"a-{call}",
+                        "team": team, "queue": "billing"})
+            t = start
+            end = start + 240.0
+            hold = (start + 30, start + 160) if trouble == 0 else None
+            loud = (start + 40, start + 55) if trouble == 1 else None
+            step = 0.25
+            while t < end:
+                t = round(t + step, 3)
+                on_hold = hold is not None and hold[0] <= t < hold[1]
+                sample: Message = {"type": "sample", "call": call, "t": t, "dt": step}
+                if not on_hold:
+                    if int(t * 2) % 2:
+                        db, hz = _voice(rng, -28.0, 210.0)
+                        if loud is not None and loud[0] <= t < loud[1]:
+                            db += 12.0
+                        sample["cust_db"], sample["cust_pitch"] = db, hz
+                    else:
+                        db, hz = _voice(rng, -26.0, 120.0)
+                        sample["agent_db"], sample["agent_pitch"] = db, hz
+                out.append(sample)
+                if hold is not None and t == hold[0]:
+                    out.append({"type": "event", "call": call, "t": t, "event": "hold_start"})
+                if hold is not None and t == hold[1]:
+                    out.append({"type": "event", "call": call, "t": t, "event": "hold_end"})
+                if trouble == 2 and t in (start + 20, start + 50, start + 80):
+                    out.append({"type": "event", "call": call, "t": t, "event": "talk_over",
+                                "by": "agent", "dur": 1.5})
+                if trouble == 2 and t in (start + 100, start + 150):
+                    out.append({"type": "event", "call": call, "t": t, "event": "transfer",
+                                "to": "retention", "mode": "warm"})
+            out.append({"type": "call_end", "call": call, "t": end + 0.5, "reason": "hangup"})
+    out.sort(key=lambda m: m["t"])
+    return out
+
+
+def replay_flags(messages: list[Message]) -> list[dict[str, Any]]:
+    """Headless replay: the flag transitions the core engine gives for these messages."""
+    engine = Engine()
+    flags = []
+    for msg in messages:
+        flags.extend(f.to_message() for f in engine.process(validate(dict(msg))))
+    return flags
+
+
+@contextlib.asynccontextmanager
+async def hub_running(db: Path | None = None, **options: Any) -> AsyncIterator[tuple[Hub, str]]:
+    """A hub on an ephemeral 127.0.0.1 port, with a real SQLite store when `db` is given."""
+    store = Store(db) if db is not None else None
+    try:
+        hub = Hub(store=store, **options)
+        async with running_hub(hub) as server:
+            yield hub, server_url(server)
+    finally:
+        if store is not None:
+            store.close()
+
+
+async def publish(url: str, messages: list[Message], binary: bool, per_frame: int = 50) -> list:
+    """Publish as batch frames; return the errors the hub sent back."""
+    errors: list = []
+    async with connect(url + "/publish") as ws:
+        for i in range(0, len(messages), per_frame):
+            frame = {"type": "batch", "items": messages[i:i + per_frame]}
+            await ws.send(encode_like(frame, binary))
+        await ws.send(encode_like({"type": "call_end", "call": "no-such-call", "t": T0}, binary))
+        while True:  # the marker's error tells us every earlier frame was processed
+            reply = decode_frame(await asyncio.wait_for(ws.recv(), 30))
+            if "no-such-call" in reply["detail"]:
+                return errors
+            errors.append(reply)
+
+
+async def read_until(ws: ClientConnection, done: Callable[[Message], bool],
+                     limit: int = 200_000, timeout: float = 30.0) -> list[Message]:
+    """Messages (batch items expanded) up to and including the first for which `done` holds."""
+    out: list[Message] = []
+    async with asyncio.timeout(timeout):
+        while len(out) < limit:
+            msg = decode_frame(await ws.recv())
+            items = msg["items"] if msg["type"] == "batch" else [msg]
+            for item in items:
+                out.append(item)
+                if done(item):
+                    return out
+    raise AssertionError(f"no terminating message within {limit} messages")
+
+
+def subscribe_to(url: str) -> connect:
+    """A raw subscriber connection that buffers everything (tests read at their own pace)."""
+    return connect(url + "/subscribe", max_queue=None, max_size=None)
