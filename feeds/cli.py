@@ -21,6 +21,7 @@ from feeds.config import ConfigError, load, to_toml
 #: Modules contributing subcommands, in the order `floorwatch --help` lists them.
 COMMAND_MODULES: list[str] = [
     "feeds.replay",
+    "feeds.hub",
 ]
 
 
