@@ -208,18 +208,17 @@ class _MsgpackReader:
                 del self.kept[: start - self.kept_at]
                 self.kept_at = start
                 chunk = self.read_chunk()
-                if not chunk:
-                    if start < self.end:
-                        yield Record("offset", start, None, ProtocolError(
-                            f"message: truncated MessagePack record ({self.end - start} bytes "
-                            "at the end of the file)", code="bad_encoding"))
+                if not chunk and start == self.end:
                     return
-                try:
-                    self.unpacker.feed(chunk)
-                    continue
-                except msgpack.BufferFull:
-                    problem = f"record larger than {MAX_MESSAGE_BYTES} bytes"
-                    code = "too_big"
+                if not chunk:
+                    problem = "truncated MessagePack record at the end of the file"
+                else:
+                    try:
+                        self.unpacker.feed(chunk)
+                        continue
+                    except msgpack.BufferFull:
+                        problem = f"record larger than {MAX_MESSAGE_BYTES} bytes"
+                        code = "too_big"
             except _UNPACK_ERRORS as exc:
                 problem = f"not valid MessagePack ({type(exc).__name__}: {exc})"
             else:
