@@ -263,7 +263,7 @@ def call_messages(plan: CallPlan, dt: float = 0.25) -> Iterator[dict[str, Any]]:
         for t, fields in script.events
     ]
     events = [e for e in events if e["t"] <= plan.stop]
-    n_samples = int(math.floor((plan.stop - plan.start) / dt + 1e-9))
+    n_samples = math.floor((plan.stop - plan.start) / dt + 1e-9)
     e_at = 0
     for k0 in range(0, n_samples, CHUNK):
         k1 = min(k0 + CHUNK, n_samples)
