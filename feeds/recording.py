@@ -220,7 +220,8 @@ class _MsgpackReader:
                         problem = f"record larger than {MAX_MESSAGE_BYTES} bytes"
                         code = "too_big"
             except _UNPACK_ERRORS as exc:
-                problem = f"not valid MessagePack ({type(exc).__name__}: {exc})"
+                reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                problem = f"not valid MessagePack ({reason})"
             else:
                 if _plausible(obj):
                     try:
