@@ -7,7 +7,8 @@ the cost per subscriber is a few joins per tick, not one encode per message.
 
 A `Subscriber` owns a bounded pending list and one sender task. While it
 keeps up, it gets everything in order. When more than `max_pending` items
-wait (the socket is not draining), it *coalesces*: pending raw samples are
+wait, or more than `max_lag_ticks` ticks queued up while the sender was still
+busy with earlier ones (the socket is not draining), it *coalesces*: pending raw samples are
 dropped and replaced by one `call_update` per affected call, built from the
 hub's latest state when the frame is sent; flags and other discrete messages
 are never dropped. A subscriber behind for longer than `max_behind_s`, or with
@@ -125,8 +126,9 @@ class Subscriber:
         binary: bool,
         snapshot_of: Callable[[str], Message | None],
         on_close: Callable[[Subscriber, str], None],
-        max_pending: int = 20_000,
-        max_essential: int = 100_000,
+        max_lag_ticks: int = 25,
+        max_pending: int = 50_000,
+        max_essential: int = 200_000,
         max_behind_s: float = 10.0,
     ) -> None:
         self.ws = ws
@@ -139,11 +141,14 @@ class Subscriber:
         self.subscribed = False
         self._snapshot_of = snapshot_of
         self._on_close = on_close
+        self.max_lag_ticks = max_lag_ticks
         self.max_pending = max_pending
         self.max_essential = max_essential
         self.max_behind_s = max_behind_s
         self._pending: list[Chunk] = []
         self._pending_items = 0
+        self._sending = False
+        self._lag = 0  # ticks queued while the sender was still busy with earlier ones
         self._stale: set[str] = set()
         self.behind_since: float | None = None
         self.coalesced = 0
@@ -179,6 +184,8 @@ class Subscriber:
         else:
             chunk = tick.chunk(self.binary, samples=False)
         if chunk.count:
+            if self._sending:
+                self._lag += 1
             if self.behind_since is not None and self.detail == "samples":
                 self._stale |= tick.sample_calls
                 self.coalesced += chunk.count
@@ -191,7 +198,7 @@ class Subscriber:
     def _push(self, chunk: Chunk) -> None:
         self._pending.append(chunk)
         self._pending_items += chunk.count
-        if self._pending_items > self.max_pending:
+        if self._lag > self.max_lag_ticks or self._pending_items > self.max_pending:
             self._coalesce()
         self._wake.set()
 
@@ -233,6 +240,7 @@ class Subscriber:
 
     def _take(self) -> list[str | bytes]:
         chunks, self._pending, self._pending_items = self._pending, [], 0
+        self._lag = 0
         if self._stale:
             updates = [u for u in map(self._snapshot_of, sorted(self._stale)) if u is not None]
             self._stale = set()
@@ -257,10 +265,12 @@ class Subscriber:
             while not self.closed:
                 await self._wake.wait()
                 self._wake.clear()
+                self._sending = True
                 while self._pending or self._stale:
                     for frame in self._take():
                         await self.ws.send(frame)
                         self.sent += 1
+                self._sending = False
                 self.behind_since = None
         except ConnectionClosed:
             pass

@@ -16,9 +16,11 @@ import argparse
 import asyncio
 import contextlib
 import json
+import socket
 import sys
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -60,13 +62,15 @@ class Hub:
         store: Store | None = None,
         tick_s: float = 0.02,
         quiet_s: float = 2.0,
-        max_pending: int = 20_000,
+        max_lag_ticks: int = 25,
+        max_pending: int = 50_000,
         max_behind_s: float = 10.0,
     ) -> None:
         self.engine = Engine(config)
         self.store = store
         self.tick_s = tick_s
         self.quiet_s = quiet_s
+        self.max_lag_ticks = max_lag_ticks
         self.max_pending = max_pending
         self.max_behind_s = max_behind_s
         self.subscribers: set[Subscriber] = set()
@@ -227,7 +231,8 @@ class Hub:
 
     async def subscriber(self, ws: ServerConnection) -> None:
         sub = Subscriber(ws, False, self.call_update, self._drop_subscriber,
-                         max_pending=self.max_pending, max_behind_s=self.max_behind_s)
+                         max_lag_ticks=self.max_lag_ticks, max_pending=self.max_pending,
+                         max_behind_s=self.max_behind_s)
         sub.start()
         try:
             async for frame in ws:
@@ -442,11 +447,15 @@ class Hub:
 
 @contextlib.asynccontextmanager
 async def running_hub(
-    hub: Hub, host: str = "127.0.0.1", port: int = 0,
-):
-    """Serve `hub` until the block exits; yields the websockets Server (port 0 = ephemeral)."""
-    async with serve(hub.handler, host, port, process_request=hub.process_request,
-                     max_size=HARD_MAX_SIZE, max_queue=64, write_limit=2**18) as server:
+    hub: Hub, host: str = "127.0.0.1", port: int = 0, sock: socket.socket | None = None,
+) -> AsyncIterator[Server]:
+    """Serve `hub` until the block exits; yields the websockets Server (port 0 = ephemeral).
+
+    `sock` serves on an already bound and listening socket instead of host/port.
+    """
+    where: dict[str, Any] = {"sock": sock} if sock is not None else {"host": host, "port": port}
+    async with serve(hub.handler, process_request=hub.process_request, max_size=HARD_MAX_SIZE,
+                     max_queue=64, write_limit=2**18, **where) as server:
         keeper = asyncio.get_running_loop().create_task(hub.housekeeping())
         try:
             yield server

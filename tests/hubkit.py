@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -85,25 +86,42 @@ def replay_flags(messages: list[Message]) -> list[dict[str, Any]]:
 
 
 @contextlib.asynccontextmanager
-async def hub_running(db: Path | None = None, **options: Any) -> AsyncIterator[tuple[Hub, str]]:
-    """A hub on an ephemeral 127.0.0.1 port, with a real SQLite store when `db` is given."""
+async def hub_running(db: Path | None = None, sndbuf: int | None = None, **options: Any
+                      ) -> AsyncIterator[tuple[Hub, str]]:
+    """A hub on an ephemeral 127.0.0.1 port, with a real SQLite store when `db` is given.
+
+    `sndbuf` shrinks the kernel send buffer of every accepted connection (Linux
+    inherits it from the listening socket), so a stalled reader blocks the hub soon.
+    """
     store = Store(db) if db is not None else None
+    sock = None
+    if sndbuf is not None:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
     try:
         hub = Hub(store=store, **options)
-        async with running_hub(hub) as server:
+        async with running_hub(hub, sock=sock) as server:
             yield hub, server_url(server)
     finally:
         if store is not None:
             store.close()
 
 
-async def publish(url: str, messages: list[Message], binary: bool, per_frame: int = 50) -> list:
-    """Publish as batch frames; return the errors the hub sent back."""
+async def publish(url: str, messages: list[Message], binary: bool, per_frame: int = 50,
+                  pause_every: int = 0) -> list:
+    """Publish as batch frames; return the errors the hub sent back.
+
+    `pause_every` > 0 yields briefly after that many frames, so the load spans many hub ticks.
+    """
     errors: list = []
     async with connect(url + "/publish") as ws:
-        for i in range(0, len(messages), per_frame):
+        for n, i in enumerate(range(0, len(messages), per_frame), 1):
             frame = {"type": "batch", "items": messages[i:i + per_frame]}
             await ws.send(encode_like(frame, binary))
+            if pause_every and n % pause_every == 0:
+                await asyncio.sleep(0.01)
         await ws.send(encode_like({"type": "call_end", "call": "no-such-call", "t": T0}, binary))
         while True:  # the marker's error tells us every earlier frame was processed
             reply = decode_frame(await asyncio.wait_for(ws.recv(), 30))

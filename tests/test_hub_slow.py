@@ -1,0 +1,84 @@
+"""A subscriber that stops reading never holds up the others, and never loses a flag."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from feeds.protocol import decode_frame, encode_like
+from tests.hubkit import hub_running, publish, read_until, small_floor, subscribe_to
+
+
+def _stalled(url: str):
+    """A subscriber with a tiny receive buffer that reads nothing until told to."""
+    host, port = url.removeprefix("ws://").split(":")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((host, int(port)))
+    return connect(url + "/subscribe", sock=sock, max_queue=1, max_size=None)
+
+
+async def _drain(ws, calls: set[str]) -> list[dict]:
+    ended: set[str] = set()
+
+    def done(msg: dict) -> bool:
+        if msg["type"] == "call_end":
+            ended.add(msg["call"])
+        return ended == calls
+
+    return await read_until(ws, done, timeout=60)
+
+
+async def test_stalled_subscriber_is_coalesced_and_the_healthy_one_gets_everything():
+    floor = small_floor(seed=7, calls_per_team=12, teams=("red",))
+    calls = {m["call"] for m in floor}
+    samples = sum(1 for m in floor if m["type"] == "sample")
+    async with hub_running(sndbuf=4096, max_lag_ticks=3, max_behind_s=600) as (hub, url), \
+            subscribe_to(url) as healthy, _stalled(url) as stalled:
+        await stalled.send(encode_like({"type": "subscribe", "teams": None}, False))
+        await healthy.send(encode_like({"type": "subscribe", "teams": None, "batch": True},
+                                       True))
+        while len(hub.subscribers) < 2:
+            await asyncio.sleep(0.01)
+        healthy_task = asyncio.create_task(_drain(healthy, calls))
+        await publish(url, floor, binary=True, pause_every=4)
+        got = await healthy_task
+        slow = next(s for s in hub.subscribers if not s.batch)
+        assert slow.coalesced > 0
+        late = await _drain(stalled, calls)
+
+    assert sum(1 for m in got if m["type"] == "sample") == samples
+    flags = [m["id"] + m["state"] for m in got if m["type"] == "flag"]
+    assert flags and [m["id"] + m["state"] for m in late if m["type"] == "flag"] == flags
+    assert sum(1 for m in late if m["type"] == "sample") < samples
+    assert [m["call"] for m in late if m["type"] == "call_end"] == [
+        m["call"] for m in got if m["type"] == "call_end"]
+
+
+async def test_subscriber_behind_too_long_is_closed_with_a_reason():
+    floor = small_floor(seed=8, calls_per_team=12, teams=("red",))
+    async with hub_running(sndbuf=4096, max_lag_ticks=3, max_behind_s=0.2) as (hub, url), \
+            _stalled(url) as stalled:
+        await stalled.send(encode_like({"type": "subscribe", "teams": None}, False))
+        while not hub.subscribers:
+            await asyncio.sleep(0.01)
+        await publish(url, floor, binary=True, pause_every=4)
+        for _ in range(200):
+            if hub.closed_slow:
+                break
+            await asyncio.sleep(0.05)
+        assert hub.closed_slow == 1 and not hub.subscribers
+        received = 0
+        try:
+            async with asyncio.timeout(30):
+                while True:
+                    decode_frame(await stalled.recv())
+                    received += 1
+        except ConnectionClosed:
+            pass
+        assert received > 0
+        assert stalled.close_code == 1008
+        assert "too slow" in stalled.close_reason
