@@ -661,6 +661,18 @@ class Floor:
         entry.timeline.append(TimelineEntry(t, "note", f"note {who}{text}"))
         self._history_changed = True
 
+    def _on_control(self, msg: Mapping[str, Any], wall: float) -> None:
+        """A listen/whisper/barge request someone made: it goes on the call's timeline."""
+        call_id = _need(msg, "call", str)
+        action = _need(msg, "action", str)
+        entry = self._calls.get(call_id)
+        if entry is None:
+            raise FloorError(f"control.call: unknown call {call_id!r}")
+        by = msg.get("by")
+        who = f" by {by}" if isinstance(by, str) and by else ""
+        entry.timeline.append(TimelineEntry(entry.fields["t"], "action",
+                                            f"{action} requested{who}"))
+
     def _on_history(self, msg: Mapping[str, Any], wall: float) -> None:
         calls = _need(msg, "calls", list)
         for item in calls:
@@ -696,8 +708,7 @@ class Floor:
         "history": _on_history,
         "error": _on_error,
         "batch": _on_batch,
-        # The hub's echo of a control request changes nothing on the board.
-        "control": lambda self, msg, wall: None,
+        "control": _on_control,
     }
 
     # --- output ------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Pilot, snapshot and end-to-end tests of the supervisor TUI."""

@@ -1,0 +1,254 @@
+"""Pilot tests: the app driven from the keyboard over a replayed hub session."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from rich.console import Console
+from textual.widgets import DataTable, OptionList
+
+from feeds.config import Alerts, Config
+from tests.hubkit import T0
+from tests.tui.feedkit import WALL, ReplayFeed, hub_stream
+from tui.app import FloorwatchApp
+from tui.board import Board
+from tui.screens.alerts import AlertsScreen
+from tui.screens.board import BoardScreen
+from tui.screens.detail import DetailScreen
+from tui.screens.modals import HelpScreen, bindings_table
+from tui.widgets import StatusLine
+
+
+class CountingApp(FloorwatchApp):
+    """The real app; counts bell rings instead of writing BEL to a test terminal."""
+
+    rings = 0
+
+    def bell(self) -> None:
+        self.rings += 1
+
+
+def make_app(feed: ReplayFeed, tmp_path: Path | None = None, **options) -> CountingApp:
+    return CountingApp(feed, clock=lambda: WALL, export_dir=tmp_path, **options)
+
+
+async def settle(pilot, feed: ReplayFeed) -> None:
+    """Let the app read everything the feed holds, then take one frame."""
+    for _ in range(100):
+        if feed.queue.empty():
+            break
+        await pilot.pause()
+    await pilot.pause()
+    pilot.app.tick()
+    await pilot.pause()
+
+
+def board_of(app: FloorwatchApp) -> Board:
+    assert isinstance(app.screen, BoardScreen)
+    return app.screen.query_one(Board)
+
+
+async def test_flags_appear_and_intervene_calls_sort_to_the_top():
+    feed = ReplayFeed(hub_stream())
+    app = make_app(feed)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot, feed)
+        board = board_of(app)
+        rows = board.rows
+        assert len(board.order) == 6
+        kinds = [{f.kind for f in rows[c].flags if f.state == "raised"} for c in board.order]
+        assert [("intervene" in k) for k in kinds] == [True] * 4 + [False] * 2
+        # Within the intervene tier the oldest call comes first.
+        starts = [rows[c].started for c in board.order[:4]]
+        assert starts == sorted(starts)
+        assert {f.badge for f in rows[board.order[-1]].flags} == {"+K"}
+        counts = app.frame.counts
+        assert (counts.live, counts.on_hold, counts.flags["intervene"]) == (6, 2, 4)
+        # A new intervene flag rang the bell once per frame, however many arrived.
+        assert app.rings == 1
+        await pilot.press("o")
+        await pilot.pause()
+        assert board.order == sorted(board.order, key=lambda c: rows[c].agent)
+
+
+async def test_cursor_stays_on_its_call_when_the_order_changes():
+    feed = ReplayFeed(hub_stream(until=T0 + 149.0))
+    app = make_app(feed)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot, feed)
+        board = board_of(app)
+        await pilot.press("end")
+        watched = board.cursor_call
+        assert watched is not None
+        before = list(board.order)
+        feed.queue.put_nowait({"type": "flag", "id": "red-2:transfers:1", "call": "red-2",
+                               "t": T0 + 150.0, "kind": "intervene", "rule": "transfers",
+                               "severity": 3, "state": "raised", "evidence": "2 transfers"})
+        await settle(pilot, feed)
+        assert board.order != before
+        assert board.order[0] == "red-2"
+        assert board.cursor_call == watched
+
+
+async def test_ack_from_the_detail_screen_reaches_the_hub():
+    feed = ReplayFeed(hub_stream())
+    app = make_app(feed)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot, feed)
+        top = board_of(app).order[0]
+        await pilot.press("enter")
+        await settle(pilot, feed)
+        assert isinstance(app.screen, DetailScreen)
+        assert app.screen.call == top
+        assert feed.focus[-1] == [top]
+        flag = app.screen.detail.flags[-1]
+        assert app.screen.query_one(OptionList).option_count >= 1
+        await pilot.press("a")
+        await settle(pilot, feed)
+        assert {"type": "ack", "flag": flag.id} in feed.sent
+        assert app.floor.flag(flag.id).state == "acked"
+        await pilot.press("l")
+        await pilot.pause()
+        assert {"type": "action", "call": top, "action": "listen"} in feed.sent
+        await pilot.press("n")
+        await pilot.press(*"calm tone", "enter")
+        await pilot.pause()
+        assert {"type": "note", "call": top, "text": "calm tone"} in feed.sent
+        await pilot.press("escape")
+        await settle(pilot, feed)
+        assert isinstance(app.screen, BoardScreen)
+        assert feed.focus[-1] == []
+        # Acked, the call drops below the calls whose intervene flags nobody has taken.
+        assert board_of(app).order.index(top) == 3
+
+
+async def test_filters_by_kind_team_and_text():
+    feed = ReplayFeed(hub_stream())
+    app = make_app(feed)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot, feed)
+        board = board_of(app)
+        await pilot.press("f")  # intervene only
+        await pilot.pause()
+        assert set(board.order) == {"red-0", "red-2", "blue-0", "blue-2"}
+        await pilot.press("f", "f")  # kudos only
+        await pilot.pause()
+        assert set(board.order) == {"red-1", "blue-1"}
+        await pilot.press("escape", "t")  # first team: blue
+        await pilot.pause()
+        assert set(board.order) == {"blue-0", "blue-1", "blue-2"}
+        await pilot.press("escape", "slash", *"red-2", "enter")
+        await pilot.pause()
+        assert board.order == ["red-2"]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert len(board.order) == 6
+
+
+async def test_alerts_list_newest_first_and_ack_from_keyboard():
+    stream = hub_stream()
+    feed = ReplayFeed(stream)
+    app = make_app(feed)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot, feed)
+        await pilot.press("2")
+        await settle(pilot, feed)
+        assert isinstance(app.screen, AlertsScreen)
+        table = app.screen.query_one(DataTable)
+        flags = [m for m in stream if m["type"] == "flag"]
+        assert table.row_count == len(flags)
+        newest = flags[-1]
+        assert table.get_row_at(0)[4] == newest["call"]
+        await pilot.press("a")
+        await settle(pilot, feed)
+        assert feed.sent[-1] == {"type": "ack", "flag": newest["id"]}
+        assert table.row_count == len(flags) + 1
+        assert table.get_row_at(0)[2] == "acked by tester"
+
+
+async def test_status_line_tells_when_the_feed_is_down_and_timers_stop():
+    feed = ReplayFeed(hub_stream())
+    app = make_app(feed)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot, feed)
+        line = app.screen.query_one(StatusLine)
+        assert "connected" in str(line.render())
+        feed.queue.put_nowait({"type": "status", "state": "reconnecting", "attempt": 4,
+                               "url": feed.url, "detail": "ConnectionRefusedError"})
+        await settle(pilot, feed)
+        text = str(line.render())
+        assert "reconnecting (attempt 4)" in text and feed.url in text
+        assert line.has_class("-down")
+        banner = app.screen.query_one("#down")
+        assert banner.display
+        assert "FEED DOWN" in str(banner.render())
+        assert app.frame.now == app.floor.t
+
+
+async def test_coaching_queue_exports_and_agent_summary(tmp_path: Path):
+    feed = ReplayFeed(hub_stream(until=T0 + 300.0))
+    app = make_app(feed, tmp_path)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot, feed)
+        await pilot.press("3")
+        await settle(pilot, feed)
+        assert {"type": "history", "since": app.floor.t - 12 * 3600} in feed.sent
+        table = app.screen.query_one(DataTable)
+        # Every ended call had a coach or kudos flag except the holds, whose
+        # hold_total (coach) is raised at 180 s of hold: red-0/blue-0 held 130 s.
+        coaching = {row.call for row in app.floor.ended_calls() if row.coaching}
+        assert coaching == {"red-1", "blue-1", "red-2", "blue-2"}
+        assert table.row_count == 4
+        await pilot.press("e")
+        await pilot.pause()
+        exported = list(tmp_path.glob("floorwatch-coaching-*.csv"))
+        assert len(exported) == 1
+        with exported[0].open() as handle:
+            rows = list(csv.DictReader(handle))
+        assert {r["call"] for r in rows} == coaching
+        assert any("kudos:deescalated" in r["flags"] for r in rows)
+        data = json.loads(exported[0].with_suffix(".json").read_text())
+        assert {c["call"] for c in data} == coaching
+        await pilot.press("4")
+        await settle(pilot, feed)
+        table = app.screen.query_one(DataTable)
+        assert table.row_count == 6
+        assert table.get_row_at(0)[0] == "a-blue-0"
+
+
+async def test_help_lists_every_binding_and_layout_fits_80x24():
+    feed = ReplayFeed(hub_stream())
+    app = make_app(feed, config=Config(alerts=Alerts(bell=False, notify=False)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, feed)
+        assert app.rings == 0
+        for widget in app.screen.query("*"):
+            region = widget.region
+            assert region.right <= 80 and region.bottom <= 24, widget
+        await pilot.press("enter")
+        await settle(pilot, feed)
+        assert isinstance(app.screen, DetailScreen)
+        for widget in app.screen.query("*"):
+            region = widget.region
+            assert region.right <= 80 and region.bottom <= 24, widget
+        await pilot.press("escape")
+        await settle(pilot, feed)
+        board = board_of(app)
+        keys = [c.key for c in board._columns]
+        assert {"flags", "agent", "time", "state", "hold"} <= set(keys)
+        assert sum(c.width + 1 for c in board._columns) <= 80
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        console = Console(width=120, record=True, file=io.StringIO())
+        console.print(bindings_table(app.screen.groups))
+        text = console.export_text()
+        for screen in (BoardScreen, DetailScreen, AlertsScreen):
+            for binding in screen.BINDINGS:
+                assert binding.description in text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, BoardScreen)

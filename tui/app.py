@@ -1,0 +1,294 @@
+"""The floorwatch supervisor app: a hub client that shows who needs a supervisor now.
+
+A worker reads the feed and folds every message into `feeds.floor.Floor`; a
+timer takes an immutable frame from it at a fixed rate and hands it, inside
+one `batch_update`, to the screen on top. So a flood of messages costs one
+repaint per tick, and a quiet feed costs almost nothing. Screens ask the app
+to act (ack, snooze, note, listen/whisper/barge); the app sends the request
+to the hub and shows the result when the hub broadcasts it back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from feeds.config import DEFAULT, Config
+from feeds.floor import FlagView, Floor, Frame
+from tui.feed import Feed
+from tui.screens.agents import AgentsScreen
+from tui.screens.alerts import AlertsScreen
+from tui.screens.base import FloorScreen
+from tui.screens.board import BoardScreen
+from tui.screens.coaching import CoachingScreen
+from tui.screens.detail import DetailScreen
+from tui.screens.modals import HelpScreen, NoteScreen
+
+#: Repaints per second; the frame rate of the board whatever the message rate.
+REFRESH_HZ = 4.0
+#: Default snooze from the keyboard.
+SNOOZE_SECONDS = 300.0
+#: Messages folded in before the reader lets the UI run.
+PUMP_SLICE = 256
+#: Intervene notifications shown one by one per frame; more are summed up in one.
+NOTIFY_AT_ONCE = 2
+#: How far back "this shift" reaches for the coaching queue and agent summary.
+SHIFT_SECONDS = 12 * 3600.0
+
+
+class FloorwatchApp(App[None]):
+    """Floor board, call detail, alerts, coaching queue and agent summary over one feed."""
+
+    CSS_PATH = Path(__file__).parent / "styles" / "app.tcss"
+    TITLE = "floorwatch"
+    MODES: ClassVar = {
+        "board": BoardScreen,
+        "alerts": AlertsScreen,
+        "coaching": CoachingScreen,
+        "agents": AgentsScreen,
+    }
+    DEFAULT_MODE = "board"
+    BINDINGS: ClassVar = [
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+        Binding("1", "mode('board')", "Board", show=False),
+        Binding("2", "mode('alerts')", "Alerts", show=False),
+        Binding("3", "mode('coaching')", "Coaching", show=False),
+        Binding("4", "mode('agents')", "Agents", show=False),
+        Binding("L", "toggle_light", "Light/dark", show=False),
+    ]
+
+    def __init__(
+        self,
+        feed: Feed,
+        *,
+        config: Config = DEFAULT,
+        clock: Callable[[], float] = time.time,
+        refresh_hz: float = REFRESH_HZ,
+        user: str | None = None,
+        export_dir: Path | None = None,
+        theme: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.feed = feed
+        self.config = config
+        self.clock = clock
+        self.refresh_hz = refresh_hz
+        self.user = user
+        self.export_dir = export_dir or Path.cwd()
+        self.floor = Floor()
+        self.frame: Frame | None = None
+        self.frames = 0
+        self._rung: set[str] = set()
+        self._focus: str | None = None
+        self._redraw = True
+        self._last_screen: Screen | None = None
+        self._pump_task: asyncio.Task | None = None
+        if theme:
+            self.theme = theme
+
+    # --- feed in, frames out -------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self._pump_task = asyncio.get_running_loop().create_task(self._pump())
+        self.set_interval(1.0 / self.refresh_hz, self.tick)
+
+    async def _pump(self) -> None:
+        """Fold every feed message into the floor; yield to the UI every few hundred."""
+        floor, clock = self.floor, self.clock
+        count = 0
+        async for msg in self.feed.messages():
+            floor.apply(msg, clock())
+            count += 1
+            if count % PUMP_SLICE == 0:
+                await asyncio.sleep(0)
+
+    async def on_unmount(self) -> None:
+        if self._pump_task is not None:
+            self._pump_task.cancel()
+
+    def tick(self) -> None:
+        """Take a frame and give it to the screen on top, all in one repaint."""
+        wall = self.clock()
+        frame = self.floor.take(wall)
+        self.frame = frame
+        self.frames += 1
+        self._announce(frame.alerts)
+        for error in frame.errors[-3:]:
+            self.notify(error, title="feed problem", severity="warning", timeout=6)
+        screen = self.screen
+        # A screen that was not on top missed the deltas: it redraws from the whole floor.
+        full = self._redraw or screen is not self._last_screen
+        self._redraw = False
+        self._last_screen = screen
+        with self.batch_update():
+            if isinstance(screen, FloorScreen):
+                screen.show_frame(frame, wall, full or frame.resync)
+
+    def redraw(self) -> None:
+        """Redraw the top screen from the whole floor now (filters or screen changed)."""
+        self._redraw = True
+        if self.is_running:
+            self.tick()
+
+    def frame_now(self) -> float:
+        return self.frame.now if self.frame is not None else self.floor.t
+
+    def _announce(self, alerts: Iterable[FlagView]) -> None:
+        """A newly raised intervene flag rings the bell once and raises a notification."""
+        new = [f for f in alerts
+               if f.kind == "intervene" and f.state == "raised" and f.id not in self._rung]
+        if not new:
+            return
+        self._rung.update(f.id for f in new)
+        if self.config.alerts.bell:
+            self.bell()
+        if not self.config.alerts.notify:
+            return
+        for flag in new[:NOTIFY_AT_ONCE]:
+            self.notify(f"{flag.badge} {flag.call}: {flag.evidence}",
+                        title=f"intervene: {flag.rule}", severity="error", timeout=8)
+        if len(new) > NOTIFY_AT_ONCE:
+            self.notify(f"and {len(new) - NOTIFY_AT_ONCE} more: see Alerts (2)",
+                        title="intervene", severity="error", timeout=8)
+
+    # --- screens -----------------------------------------------------------
+
+    async def action_mode(self, mode: str) -> None:
+        if isinstance(self.screen, DetailScreen):
+            self.close_call()
+        if self.current_mode != mode:
+            await self.switch_mode(mode)
+
+    def open_call(self, call: str) -> None:
+        """Show a call in detail, and ask the hub for its raw samples (the live plots)."""
+        self._set_focus(call)
+        if isinstance(self.screen, DetailScreen):
+            self.pop_screen()
+        self.push_screen(DetailScreen(call))
+
+    def close_call(self) -> None:
+        if isinstance(self.screen, DetailScreen):
+            self.pop_screen()
+        self._set_focus(None)
+
+    def _set_focus(self, call: str | None) -> None:
+        if call == self._focus:
+            return
+        self._focus = call
+        self.run_worker(self.feed.set_focus([] if call is None else [call]), group="focus")
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.binding_groups()))
+
+    def binding_groups(self) -> list[tuple[str, list[Binding]]]:
+        from tui.board import Board
+
+        groups: list[tuple[str, list[Binding]]] = [("Everywhere", self._bindings_of(self))]
+        for title, holder in (("Floor board", BoardScreen), ("Board rows", Board),
+                              ("Call detail", DetailScreen), ("Alerts", AlertsScreen),
+                              ("Coaching queue", CoachingScreen), ("Agent summary", AgentsScreen)):
+            groups.append((title, self._bindings_of(holder)))
+        groups[0][1].append(Binding("ctrl+p", "command_palette", "Command palette"))
+        return groups
+
+    @staticmethod
+    def _bindings_of(holder: Any) -> list[Binding]:
+        return [b for b in holder.BINDINGS if isinstance(b, Binding)]
+
+    def action_toggle_light(self) -> None:
+        light = {"textual-dark": "textual-light", "textual-light": "textual-dark",
+                 "ansi-dark": "ansi-light", "ansi-light": "ansi-dark"}
+        self.theme = light.get(self.theme, "textual-light")
+
+    def get_system_commands(self, screen: Screen) -> Iterator[SystemCommand]:
+        yield SystemCommand("Floor board", "Live calls by need", lambda: self._go("board"))
+        yield SystemCommand("Alerts", "Flag transitions, newest first",
+                            lambda: self._go("alerts"))
+        yield SystemCommand("Coaching queue", "Ended calls with coach/kudos flags and notes",
+                            lambda: self._go("coaching"))
+        yield SystemCommand("Agent summary", "This shift per agent", lambda: self._go("agents"))
+        yield SystemCommand("Help", "Every key binding", self.action_help)
+        yield SystemCommand("Light or dark theme", "Switch between light and dark",
+                            self.action_toggle_light)
+        if isinstance(screen, BoardScreen):
+            yield SystemCommand("Sort by need or agent", "Toggle the board's order",
+                                screen.action_toggle_sort)
+            for kind in ("intervene", "coach", "kudos"):
+                yield SystemCommand(f"Show only {kind} flags", f"Filter the board to {kind}",
+                                    lambda k=kind: screen.set_kind(k))
+            yield SystemCommand("Clear filters", "Show every call", screen.action_clear_filters)
+        if isinstance(screen, CoachingScreen):
+            yield SystemCommand("Export coaching queue", "Write CSV and JSON",
+                                screen.action_export)
+        if isinstance(screen, DetailScreen):
+            for action in ("listen", "whisper", "barge"):
+                yield SystemCommand(f"Request {action}", f"Ask telephony to {action}",
+                                    lambda a=action: screen.action_control(a))
+        yield from super().get_system_commands(screen)
+
+    def _go(self, mode: str) -> None:
+        self.run_worker(self.action_mode(mode))
+
+    # --- requests to the hub -------------------------------------------------------
+
+    def send(self, msg: dict[str, Any], done: str) -> None:
+        """Send a request; tell the supervisor whether it went (the hub's echo shows it)."""
+
+        async def go() -> None:
+            try:
+                await self.feed.send(msg)
+            except (ConnectionError, ValueError) as exc:
+                self.notify(f"not sent: {exc}", severity="error")
+                return
+            self.notify(done, timeout=3)
+
+        self.run_worker(go(), group="send")
+
+    def act_on_flags(self, flags: Iterable[FlagView], what: str, pick_first: bool = True) -> None:
+        """Ack or snooze: from the board the call's most urgent raised flag, else the given."""
+        targets = [f for f in flags if f.is_open and (f.state == "raised" or not pick_first)]
+        if pick_first:
+            targets = targets[:1]
+        if not targets:
+            self.notify("no open flag to " + what, severity="warning", timeout=3)
+            return
+        for flag in targets:
+            if what == "ack":
+                self.send({"type": "ack", "flag": flag.id}, f"acked {flag.badge} {flag.call}")
+            else:
+                self.send({"type": "snooze", "flag": flag.id, "seconds": SNOOZE_SECONDS},
+                          f"snoozed {flag.badge} {flag.call} for {SNOOZE_SECONDS / 60:.0f} min")
+
+    def ask_note(self, call: str) -> None:
+        def save(text: str | None) -> None:
+            if text:
+                self.send({"type": "note", "call": call, "text": text}, f"note saved on {call}")
+
+        self.push_screen(NoteScreen(call), callback=save)
+
+    def request_action(self, call: str, action: str) -> None:
+        self.send({"type": "action", "call": call, "action": action},
+                  f"{action} requested on {call}")
+
+    def request_history(self) -> None:
+        since = self.floor.t - SHIFT_SECONDS if self.floor.t else None
+        msg: dict[str, Any] = {"type": "history"}
+        if since is not None:
+            msg["since"] = since
+        self.run_worker(self._quiet_send(msg), group="history")
+
+    async def _quiet_send(self, msg: dict[str, Any]) -> None:
+        try:
+            await self.feed.send(msg)
+        except (ConnectionError, ValueError) as exc:
+            self.notify(f"history not available: {exc}", severity="warning", timeout=4)

@@ -1,0 +1,292 @@
+"""The floor board: one line per live call, drawn with Textual's Line API.
+
+A DataTable keeps a cell object per value and re-measures on every update; a
+floor of 5,000 calls changing four times a second is too much for that. This
+widget keeps only the rows (immutable `CallRow`s) and the order, and draws the
+lines that are on screen, caching each drawn line until its row, the second
+it shows or the width changes. Columns are dropped by priority when the
+terminal is narrow, so 80 columns still show what matters most.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from feeds.floor import CallRow
+from tui.format import badge_style, duration, sparkline
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str
+    title: str
+    width: int
+    priority: int  # lower is kept longer when space runs out
+    right: bool = False
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("flags", "FLAGS", 9, 0),
+    Column("agent", "AGENT", 14, 0),
+    Column("team", "TEAM", 8, 4),
+    Column("queue", "QUEUE", 10, 6),
+    Column("time", "CALL", 7, 1, right=True),
+    Column("state", "STATE", 13, 0),
+    Column("hold", "HOLD Σ", 7, 2, right=True),
+    Column("xfer", "XF", 2, 2, right=True),
+    Column("talk", "TO", 2, 3, right=True),
+    Column("cust", "CUST dB", 8, 3),
+    Column("agentlvl", "AGENT dB", 8, 5),
+    Column("pitch", "CUST Hz", 8, 7),
+)
+
+
+def layout(width: int) -> list[Column]:
+    """The columns that fit in `width`, in display order; agent and state widen to fill."""
+    chosen = list(COLUMNS)
+    for priority in sorted({c.priority for c in COLUMNS}, reverse=True):
+        if sum(c.width + 1 for c in chosen) <= width:
+            break
+        if priority == 0:
+            break
+        chosen = [c for c in chosen if c.priority != priority]
+    spare = width - sum(c.width + 1 for c in chosen)
+    if spare > 0:
+        extra = min(spare, 16)
+        chosen = [Column(c.key, c.title, c.width + extra, c.priority, c.right)
+                  if c.key == "agent" else c for c in chosen]
+    return chosen
+
+
+class Board(ScrollView, can_focus=True):
+    """Live calls, most in need first; the cursor stays on its call while rows move."""
+
+    BINDINGS: ClassVar = [
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("home,g", "jump(0)", "Top", show=False),
+        Binding("end,G", "jump(-1)", "Bottom", show=False),
+        Binding("enter", "open", "Detail"),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "board--header",
+        "board--cursor",
+        "board--hold",
+        "board--spike",
+        "board--empty",
+        "badge--intervene",
+        "badge--coach",
+        "badge--kudos",
+        "badge--quiet",
+    }
+
+    class Opened(Message):
+        """The supervisor asked to see a call in detail."""
+
+        def __init__(self, call: str) -> None:
+            super().__init__()
+            self.call = call
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.rows: Mapping[str, CallRow] = {}
+        self.order: list[str] = []
+        self.now = 0.0
+        self.empty_text = "no live calls"
+        self.cursor = 0
+        self._index: dict[str, int] = {}
+        self._cache: dict[str, tuple[CallRow, tuple, Strip]] = {}
+        self._columns: list[Column] = []
+        self.repaints = 0  # full repaints of the board, for the benchmark
+
+    # --- data in ---------------------------------------------------------------
+
+    @property
+    def cursor_call(self) -> str | None:
+        return self.order[self.cursor] if 0 <= self.cursor < len(self.order) else None
+
+    def show(self, rows: Mapping[str, CallRow], order: Sequence[str] | None, now: float,
+             empty_text: str) -> None:
+        """New rows (and a new order, when it changed); keep the cursor on its call."""
+        keep = self.cursor_call
+        self.rows = rows
+        self.now = now
+        self.empty_text = empty_text
+        if order is not None and list(order) != self.order:
+            self.order = list(order)
+            self._index = {call: i for i, call in enumerate(self.order)}
+            if keep in self._index:
+                self.cursor = self._index[keep]
+            self.cursor = max(0, min(self.cursor, len(self.order) - 1))
+            self.virtual_size = Size(self.size.width, len(self.order) + 1)
+            self._keep_cursor_visible()
+        if len(self._cache) > 4 * max(64, self.size.height):
+            self._cache.clear()
+        self.refresh()
+
+    # --- drawing -----------------------------------------------------------
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._columns = layout(event.size.width)
+        self.virtual_size = Size(event.size.width, len(self.order) + 1)
+        self._cache.clear()
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(name, partial=True)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if not self._columns:
+            self._columns = layout(width)
+        base = self.rich_style
+        if y == 0:
+            self.repaints += 1
+            return self._header(width, base)
+        index = self.scroll_offset.y + y - 1
+        if not self.order:
+            if y == 2:
+                text = self.empty_text.center(width)[:width]
+                return Strip([Segment(text, base + self._style("board--empty"))], width)
+            return Strip.blank(width, base)
+        if index >= len(self.order):
+            return Strip.blank(width, base)
+        call = self.order[index]
+        row = self.rows.get(call)
+        if row is None:
+            return Strip.blank(width, base)
+        selected = index == self.cursor and self.has_focus
+        key = (int(self.now), width, selected, index == self.cursor)
+        cached = self._cache.get(call)
+        if cached is not None and cached[0] is row and cached[1] == key:
+            return cached[2]
+        strip = self._line(row, width, base, selected, index == self.cursor)
+        self._cache[call] = (row, key, strip)
+        return strip
+
+    def _header(self, width: int, base: Style) -> Strip:
+        style = base + self._style("board--header")
+        parts = []
+        for col in self._columns:
+            title = col.title[: col.width]
+            parts.append((title.rjust(col.width) if col.right else title.ljust(col.width)) + " ")
+        return Strip([Segment("".join(parts).ljust(width)[:width], style)], width)
+
+    def _line(self, row: CallRow, width: int, base: Style, selected: bool,
+              cursor: bool) -> Strip:
+        if selected:
+            base = base + self._style("board--cursor")
+        elif cursor:
+            base = base + Style(underline=True)
+        now = self.now
+        segments: list[Segment] = []
+        for col in self._columns:
+            w = col.width
+            if col.key == "flags":
+                used = 0
+                for flag in row.flags:
+                    if used + 3 > w:
+                        break
+                    segments.append(Segment(flag.badge, base + self._style(badge_style(flag))))
+                    segments.append(Segment(" ", base))
+                    used += 3
+                segments.append(Segment(" " * (w - used + 1), base))
+                continue
+            style = base
+            if col.key == "agent":
+                text = row.name
+            elif col.key == "team":
+                text = row.team
+            elif col.key == "queue":
+                text = row.queue or ""
+            elif col.key == "time":
+                text = duration(row.call_time(now))
+            elif col.key == "state":
+                if row.on_hold:
+                    text = f"ON HOLD {duration(row.hold_time(now))}"
+                    style = base + self._style("board--hold")
+                else:
+                    text = "talking"
+            elif col.key == "hold":
+                total = row.hold_sum(now)
+                text = duration(total) if total else "·"
+            elif col.key == "xfer":
+                text = str(row.transfers) if row.transfers else "·"
+            elif col.key == "talk":
+                text = str(row.talk_overs) if row.talk_overs else "·"
+            elif col.key == "cust":
+                text = sparkline(row.trends["cust_db"], w)
+                if row.cust_spike:
+                    style = base + self._style("board--spike")
+            elif col.key == "agentlvl":
+                text = sparkline(row.trends["agent_db"], w)
+                if row.agent_spike:
+                    style = base + self._style("board--spike")
+            else:  # pitch
+                text = sparkline(row.trends["cust_pitch"], w, 80.0, 400.0)
+            text = text[:w]
+            text = text.rjust(w) if col.right else text.ljust(w)
+            segments.append(Segment(text, style))
+            segments.append(Segment(" ", base))
+        strip = Strip(segments)
+        return strip.extend_cell_length(width, base).crop(0, width)
+
+    # --- cursor and keys ---------------------------------------------------------
+
+    def _keep_cursor_visible(self) -> None:
+        top = int(self.scroll_offset.y)
+        rows_visible = max(1, self.size.height - 1)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False)
+        elif self.cursor >= top + rows_visible:
+            self.scroll_to(y=self.cursor - rows_visible + 1, animate=False)
+
+    def move_to(self, index: int) -> None:
+        if not self.order:
+            return
+        self.cursor = max(0, min(index, len(self.order) - 1))
+        self._keep_cursor_visible()
+        self.refresh()
+
+    def action_cursor(self, step: int) -> None:
+        self.move_to(self.cursor + step)
+
+    def action_page(self, step: int) -> None:
+        self.move_to(self.cursor + step * max(1, self.size.height - 2))
+
+    def action_jump(self, where: int) -> None:
+        self.move_to(0 if where == 0 else len(self.order) - 1)
+
+    def action_open(self) -> None:
+        call = self.cursor_call
+        if call is not None:
+            self.post_message(self.Opened(call))
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y < 1:
+            return
+        index = int(self.scroll_offset.y) + event.y - 1
+        if index >= len(self.order):
+            return
+        if index == self.cursor and event.chain > 1:
+            self.action_open()
+        self.move_to(index)
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()

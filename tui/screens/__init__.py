@@ -1,0 +1,1 @@
+"""The app's screens: board, call detail, alerts, coaching queue, agent summary, help."""

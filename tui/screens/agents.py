@@ -1,0 +1,63 @@
+"""Agent summary: this shift per agent, to spot patterns (alphabetical, never a ranking)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer
+
+from feeds.floor import Frame, agent_stats
+from tui.format import duration
+from tui.screens.base import FloorScreen
+from tui.widgets import CountsBar, StatusLine
+
+#: Frames between refreshes of the table while it is on screen (live calls move it).
+REFRESH_EVERY = 20
+
+
+class AgentsScreen(FloorScreen):
+    """Calls, average hold, transfers, talk-over rate and flags by kind, per agent."""
+
+    BINDINGS: ClassVar = [Binding("r", "reload", "Reload")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._frames = 0
+
+    def compose(self) -> ComposeResult:
+        yield CountsBar()
+        table: DataTable = DataTable(id="agents", cursor_type="row", zebra_stripes=True)
+        table.add_columns("agent", "team", "calls", "live", "avg hold", "transfers",
+                          "talk-overs/call", "!I", "?C", "+K")
+        yield table
+        yield StatusLine()
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).focus()
+        self.action_reload()
+
+    def on_screen_resume(self) -> None:
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        self.floor_app.request_history()
+
+    def show_frame(self, frame: Frame, wall: float, full: bool) -> None:
+        super().show_frame(frame, wall, full)
+        self.query_one(CountsBar).view = "agents this shift (A–Z, not a ranking)"
+        self._frames += 1
+        if not (full or frame.history_changed or self._frames % REFRESH_EVERY == 0):
+            return
+        stats = agent_stats(self.floor_app.floor.ended_calls(), frame.rows.values())
+        table = self.query_one(DataTable)
+        keep = table.cursor_row
+        table.clear()
+        for s in stats:
+            table.add_row(s.name, s.team, s.calls, s.live, duration(s.avg_hold), s.transfers,
+                          f"{s.talk_over_rate:.2f}", s.flags["intervene"], s.flags["coach"],
+                          s.flags["kudos"], key=s.agent)
+        if stats:
+            table.move_cursor(row=min(keep, len(stats) - 1))

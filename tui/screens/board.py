@@ -1,0 +1,186 @@
+"""The floor board (home screen): who needs me now."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer, Input, Static
+
+from feeds.floor import KINDS, CallRow, Frame, ordered, visible
+from tui.board import Board
+from tui.screens.base import FloorScreen, clock_text
+from tui.widgets import CountsBar, StatusLine
+
+
+class BoardScreen(FloorScreen):
+    """Live calls sorted by need; filters by team, flag kind and text."""
+
+    BINDINGS: ClassVar = [
+        Binding("enter", "open", "Detail", show=False),
+        Binding("a", "ack", "Ack"),
+        Binding("s", "snooze", "Snooze"),
+        Binding("slash", "filter_text", "Filter"),
+        Binding("f", "cycle_kind", "Kind"),
+        Binding("t", "cycle_team", "Team"),
+        Binding("o", "toggle_sort", "Sort"),
+        Binding("escape", "clear_filters", "Clear filters", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_agent = False
+        self.kind: str | None = None
+        self.team: str | None = None
+        self.text = ""
+        self._rows: dict[str, CallRow] = {}
+        self._keys: dict[str, tuple] = {}
+        self._teams: list[str] = []
+        self.order: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield CountsBar()
+        yield Static("", id="down")
+        yield Board(id="board")
+        yield Input(placeholder="filter: agent, name, team, queue or call id", id="filter")
+        yield StatusLine()
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(Board).focus()
+
+    @property
+    def board(self) -> Board:
+        return self.query_one(Board)
+
+    # --- frames ------------------------------------------------------------
+
+    def show_frame(self, frame: Frame, wall: float, full: bool) -> None:
+        super().show_frame(frame, wall, full)
+        rows = frame.rows
+        resort = full or frame.resync or bool(frame.removed) or self._filtering
+        if not resort:
+            key = CallRow.by_agent if self.by_agent else CallRow.need
+            for call in frame.changed:
+                new = key(rows[call])
+                if self._keys.get(call) != new:
+                    resort = True
+                    break
+        order = None
+        if resort:
+            shown = visible(rows, self._team_set, self._kind_set, self.text)
+            key = CallRow.by_agent if self.by_agent else CallRow.need
+            self._keys = {row.call: key(row) for row in shown}
+            order = ordered(shown, self.by_agent)
+            self.order = order
+            if full or frame.resync or len(self._teams) != len({r.team for r in rows.values()}):
+                self._teams = sorted({r.team for r in rows.values()})
+        live = frame.status.live(wall)
+        down = self.query_one("#down", Static)
+        down.display = not live
+        if not live:
+            down.update(f" FEED DOWN — timers paused at {clock_text(frame.now)} UTC; "
+                        "the board shows the last known state ")
+        self.board.show(rows, order, frame.now, self._empty_text(frame, live))
+        self.query_one(CountsBar).view = self._view_text()
+
+    @property
+    def _filtering(self) -> bool:
+        return bool(self.kind or self.team or self.text)
+
+    @property
+    def _team_set(self) -> frozenset[str]:
+        return frozenset({self.team}) if self.team else frozenset()
+
+    @property
+    def _kind_set(self) -> frozenset[str]:
+        return frozenset({self.kind}) if self.kind else frozenset()
+
+    def _empty_text(self, frame: Frame, live: bool) -> str:
+        if not live and not frame.rows:
+            return f"no feed yet: {frame.status.state} {frame.status.url}"
+        if frame.rows:
+            return "no call matches the filters (Esc clears them)"
+        return "no live calls"
+
+    def _view_text(self) -> str:
+        parts = ["by agent" if self.by_agent else "by need"]
+        if self.team:
+            parts.append(f"team {self.team}")
+        if self.kind:
+            parts.append(f"{self.kind} only")
+        if self.text:
+            parts.append(f"“{self.text}”")
+        return " · ".join(parts)
+
+    def _refilter(self) -> None:
+        self.floor_app.redraw()
+
+    # --- actions -----------------------------------------------------------
+
+    def action_open(self) -> None:
+        self.board.action_open()
+
+    @on(Board.Opened)
+    def _opened(self, event: Board.Opened) -> None:
+        self.floor_app.open_call(event.call)
+
+    def _cursor_row(self) -> CallRow | None:
+        call = self.board.cursor_call
+        return None if call is None else self.board.rows.get(call)
+
+    def action_ack(self) -> None:
+        row = self._cursor_row()
+        if row is not None:
+            self.floor_app.act_on_flags(row.flags, "ack")
+
+    def action_snooze(self) -> None:
+        row = self._cursor_row()
+        if row is not None:
+            self.floor_app.act_on_flags(row.flags, "snooze")
+
+    def action_filter_text(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.text = event.value
+        self._refilter()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = bool(self.text)
+        self.board.focus()
+
+    def action_cycle_kind(self) -> None:
+        kinds: list[str | None] = [None, *KINDS]
+        self.kind = kinds[(kinds.index(self.kind) + 1) % len(kinds)]
+        self._refilter()
+
+    def set_kind(self, kind: str | None) -> None:
+        self.kind = kind
+        self._refilter()
+
+    def action_cycle_team(self) -> None:
+        teams: list[str | None] = [None, *self._teams]
+        index = teams.index(self.team) if self.team in teams else 0
+        self.team = teams[(index + 1) % len(teams)]
+        self._refilter()
+
+    def action_toggle_sort(self) -> None:
+        self.by_agent = not self.by_agent
+        self._refilter()
+
+    def action_clear_filters(self) -> None:
+        self.kind = self.team = None
+        self.text = ""
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.display = False
+        self.board.focus()
+        self._refilter()

@@ -1,0 +1,96 @@
+"""Coaching queue: ended calls worth a conversation, per agent, exportable."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer
+
+from feeds.floor import KIND_PREFIX, RULE_LETTERS, EndedCall, Frame
+from tui.format import duration
+from tui.screens.base import FloorScreen, clock_text
+from tui.widgets import CountsBar, StatusLine
+
+CSV_FIELDS = ("agent", "agent_name", "team", "queue", "call", "started", "ended", "duration",
+              "hold_total", "transfers", "talk_overs", "flags", "notes")
+
+
+def export(calls: list[EndedCall], directory: Path, stem: str) -> tuple[Path, Path]:
+    """Write the queue as CSV (one row per call) and JSON (full detail); return both paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    csv_path, json_path = directory / f"{stem}.csv", directory / f"{stem}.json"
+    with csv_path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, CSV_FIELDS)
+        writer.writeheader()
+        for call in calls:
+            row = call.to_dict()
+            row["flags"] = "; ".join(f"{k}:{r}" for k, r, _ in call.flags)
+            row["notes"] = " | ".join(text for _, _, text in call.notes)
+            writer.writerow({name: row[name] for name in CSV_FIELDS})
+    json_path.write_text(json.dumps([c.to_dict() for c in calls], indent=2) + "\n",
+                         encoding="utf-8")
+    return csv_path, json_path
+
+
+class CoachingScreen(FloorScreen):
+    """Ended calls with coach or kudos flags or notes, grouped by agent."""
+
+    BINDINGS: ClassVar = [
+        Binding("e", "export", "Export CSV+JSON"),
+        Binding("r", "reload", "Reload"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[EndedCall] = []
+
+    def compose(self) -> ComposeResult:
+        yield CountsBar()
+        table: DataTable = DataTable(id="coaching", cursor_type="row", zebra_stripes=True)
+        table.add_columns("agent", "call", "ended", "length", "flags", "notes")
+        yield table
+        yield StatusLine()
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).focus()
+        self.action_reload()
+
+    def on_screen_resume(self) -> None:
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        self.floor_app.request_history()
+
+    def show_frame(self, frame: Frame, wall: float, full: bool) -> None:
+        super().show_frame(frame, wall, full)
+        self.query_one(CountsBar).view = "coaching queue (ended calls, per agent)"
+        if not (full or frame.history_changed):
+            return
+        self.calls = [c for c in self.floor_app.floor.ended_calls() if c.coaching]
+        table = self.query_one(DataTable)
+        table.clear()
+        previous = None
+        for call in self.calls:
+            badges = " ".join(KIND_PREFIX.get(k, "*") + RULE_LETTERS.get(r, "?")
+                              for k, r, _ in call.flags)
+            notes = " | ".join(text for _, _, text in call.notes)
+            agent = call.name if call.agent != previous else ""
+            previous = call.agent
+            table.add_row(agent, call.call, clock_text(call.ended),
+                          duration(call.ended - call.started), badges, notes, key=call.call)
+
+    def action_export(self) -> None:
+        app = self.floor_app
+        stem = f"floorwatch-coaching-{clock_text(app.frame_now()).replace(':', '')}"
+        try:
+            csv_path, json_path = export(self.calls, app.export_dir, stem)
+        except OSError as exc:
+            app.notify(f"export failed: {exc}", severity="error")
+            return
+        app.notify(f"exported {len(self.calls)} calls to {csv_path} and {json_path.name}")

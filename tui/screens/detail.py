@@ -1,0 +1,131 @@
+"""Call detail: why a call is flagged, in numbers, and what the supervisor can do."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from feeds.floor import CallDetail, FlagView, Frame
+from tui.format import duration, flag_line
+from tui.plot import LevelPlot
+from tui.screens.base import FloorScreen, clock_text
+from tui.widgets import CountsBar, StatusLine
+
+
+class DetailScreen(FloorScreen):
+    """One call: live level plots, flags with evidence, timeline, actions."""
+
+    BINDINGS: ClassVar = [
+        Binding("escape", "back", "Back"),
+        Binding("a", "ack", "Ack"),
+        Binding("s", "snooze", "Snooze"),
+        Binding("n", "note", "Note"),
+        Binding("l", "control('listen')", "Listen"),
+        Binding("w", "control('whisper')", "Whisper"),
+        Binding("b", "control('barge')", "Barge"),
+    ]
+
+    def __init__(self, call: str) -> None:
+        super().__init__()
+        self.call = call
+        self.detail: CallDetail | None = None
+        self._flags: tuple[FlagView, ...] = ()
+        self._timeline_len = -1
+
+    def compose(self) -> ComposeResult:
+        yield CountsBar()
+        yield Static("", id="call-title")
+        with Grid(id="plots"):
+            yield LevelPlot("Customer loudness", "cust_db", "cust_spike", -50, -5, "dBFS",
+                            id="cust_db")
+            yield LevelPlot("Agent loudness", "agent_db", "agent_spike", -50, -5, "dBFS",
+                            id="agent_db")
+            yield LevelPlot("Customer pitch", "cust_pitch", "cust_spike", 60, 400, "Hz",
+                            id="cust_pitch")
+            yield LevelPlot("Agent pitch", "agent_pitch", "agent_spike", 60, 400, "Hz",
+                            id="agent_pitch")
+        with Horizontal(id="lower"):
+            yield OptionList(id="flags")
+            with VerticalScroll(id="timeline-box"):
+                yield Static("", id="timeline")
+        yield StatusLine()
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#flags", OptionList).focus()
+
+    def show_frame(self, frame: Frame, wall: float, full: bool) -> None:
+        super().show_frame(frame, wall, full)
+        detail = self.floor_app.floor.detail(self.call)
+        if detail is None:
+            return
+        self.detail = detail
+        row = detail.row
+        now = frame.now
+        state = "ENDED" if detail.ended else (
+            f"ON HOLD {duration(row.hold_time(now))}" if row.on_hold else "talking")
+        title = Text()
+        title.append(f" {row.name}", style="bold")
+        title.append(f" ({row.agent}) · team {row.team} · queue {row.queue or '—'} · "
+                     f"call {row.call}\n")
+        title.append(f" {state} · call time {duration(row.call_time(now))} · "
+                     f"hold Σ {duration(row.hold_sum(now))} · transfers {row.transfers} · "
+                     f"talk-overs {row.talk_overs}")
+        self.query_one("#call-title", Static).update(title)
+        for plot in self.query(LevelPlot):
+            plot.points = detail.points
+            plot.baseline = row.baselines.get(plot.metric)
+        if detail.flags != self._flags:
+            self._show_flags(detail.flags, now)
+        if len(detail.timeline) != self._timeline_len:
+            self._timeline_len = len(detail.timeline)
+            text = Text()
+            for entry in reversed(detail.timeline):
+                text.append(f"{clock_text(entry.t)} ", style="dim")
+                text.append(f"{entry.text}\n")
+            self.query_one("#timeline", Static).update(text)
+
+    def _show_flags(self, flags: tuple[FlagView, ...], now: float) -> None:
+        options = self.query_one("#flags", OptionList)
+        keep = options.highlighted
+        self._flags = flags
+        options.clear_options()
+        if not flags:
+            options.add_option(Option("no flags on this call", disabled=True))
+            return
+        newest_first = sorted(flags, key=lambda f: (not f.is_open, -f.t))
+        for flag in newest_first:
+            options.add_option(Option(flag_line(flag, now), id=flag.id))
+        options.highlighted = keep if keep is not None and keep < len(flags) else 0
+
+    def _chosen(self) -> tuple[FlagView, ...]:
+        """The highlighted flag, or every open one when none is highlighted."""
+        options = self.query_one("#flags", OptionList)
+        index = options.highlighted
+        if index is not None and self._flags:
+            option = options.get_option_at_index(index)
+            for flag in self._flags:
+                if flag.id == option.id:
+                    return (flag,)
+        return tuple(f for f in self._flags if f.is_open)
+
+    def action_ack(self) -> None:
+        self.floor_app.act_on_flags(self._chosen(), "ack", pick_first=False)
+
+    def action_snooze(self) -> None:
+        self.floor_app.act_on_flags(self._chosen(), "snooze", pick_first=False)
+
+    def action_note(self) -> None:
+        self.floor_app.ask_note(self.call)
+
+    def action_control(self, action: str) -> None:
+        self.floor_app.request_action(self.call, action)
+
+    def action_back(self) -> None:
+        self.floor_app.close_call()

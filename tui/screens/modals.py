@@ -1,0 +1,73 @@
+"""Modal screens: help (every binding, generated so it cannot drift) and the note editor."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static
+
+from feeds.floor import KIND_PREFIX, RULE_KINDS, RULE_LETTERS
+
+LEGEND = (
+    "Badges: the prefix is the kind, the letter the rule (color is never the only cue).\n"
+    "  ! intervene  ? coach  + kudos   dim = acked, snoozed\n"
+    + "  ".join(f"{KIND_PREFIX[RULE_KINDS[r]]}{RULE_LETTERS[r]} {r}" for r in RULE_KINDS)
+)
+
+
+def bindings_table(groups: list[tuple[str, list[Binding]]]) -> Table:
+    table = Table(box=None, show_header=False, padding=(0, 1))
+    table.add_column(style="bold")
+    table.add_column()
+    for title, bindings in groups:
+        table.add_row(Text(title, style="underline"), "")
+        for b in bindings:
+            keys = " ".join(k.strip() for k in b.key.split(","))
+            table.add_row(keys, b.description or b.action)
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key binding of every screen, and the badge legend."""
+
+    BINDINGS: ClassVar = [Binding("escape,question_mark,q", "dismiss", "Close")]
+
+    def __init__(self, groups: list[tuple[str, list[Binding]]]) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help"):
+            yield Static(LEGEND, id="legend")
+            yield Static(bindings_table(self.groups))
+
+    def action_dismiss(self) -> None:
+        self.dismiss(None)
+
+
+class NoteScreen(ModalScreen[str | None]):
+    """Type a coaching note for a call; Enter saves, Esc cancels."""
+
+    BINDINGS: ClassVar = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, call: str) -> None:
+        super().__init__()
+        self.call = call
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="note"):
+            yield Label(f"Coaching note for call {self.call} (Enter saves, Esc cancels)")
+            yield Input(placeholder="what went well, what to work on", id="note-text")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        self.dismiss(text or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
