@@ -238,6 +238,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
     try:
         stats = replay(paced(records, None if args.fast else args.speed), Engine(config),
                        on_flag, on_error, strict=args.strict)
+    except BrokenPipeError:
+        raise  # stdout went away: feeds.cli ends quietly
     except OSError as exc:
         print(f"floorwatch replay: error: {args.file}: {exc.strerror or exc}", file=err)
         return 2
