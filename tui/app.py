@@ -113,6 +113,7 @@ class FloorwatchApp(App[None]):
     async def on_unmount(self) -> None:
         if self._pump_task is not None:
             self._pump_task.cancel()
+        await self.feed.close()
 
     def tick(self) -> None:
         """Take a frame and give it to the screen on top, all in one repaint."""

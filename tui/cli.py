@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from feeds.cli import build_parser, run, subparsers_of
 
 #: Modules adding UI subcommands (each has `add_parser(subparsers)`, like feeds.cli's).
-TUI_COMMAND_MODULES: list[str] = []
+TUI_COMMAND_MODULES: list[str] = ["tui.commands"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

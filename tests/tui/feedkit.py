@@ -61,6 +61,7 @@ class ReplayFeed:
             self.push(msg)
         self.sent: list[Message] = []
         self.focus: list[list[str]] = []
+        self.closed = False
 
     def push(self, msg: Message) -> None:
         if msg["type"] == "flag":
@@ -80,3 +81,6 @@ class ReplayFeed:
 
     async def set_focus(self, calls: Iterable[str]) -> None:
         self.focus.append(list(calls))
+
+    async def close(self) -> None:
+        self.closed = True
