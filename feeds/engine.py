@@ -207,7 +207,10 @@ class CallState:
         if cleared is not None:
             out.append(cleared)
         kudos = self.config.rules.deescalated
-        if lasted <= kudos.within_s and not self.agent_raised_during_distress:
+        # A kudos stays open until the call ends, so a second calmed episode is not
+        # raised again (once per episode: no second raise while the first is open).
+        if (lasted <= kudos.within_s and not self.agent_raised_during_distress
+                and "deescalated" not in self.open):
             out.append(self._raise(
                 "deescalated", t,
                 f"customer calmed {lasted:.1f} s after distress was flagged "
@@ -263,7 +266,13 @@ class CallState:
     def _transfer(self, t: float, msg: Message) -> list[Flag]:
         self.transfers += 1
         self.transfer_path.append(msg["to"])
+        out = []
         if msg.get("agent"):
+            # The previous agent's raised voice ends with their part in the call.
+            cleared = self._clear("agent_raised_voice", t,
+                                  f"agent changed (transferred to {msg['agent']})")
+            if cleared is not None:
+                out.append(cleared)
             self.agent = msg["agent"]
             self.agent_name = None
             self.agent_party = self._new_agent_party()  # a new voice, a new baseline
@@ -273,12 +282,12 @@ class CallState:
         if self.transfers >= rule.count and "transfers" not in self.raised_once:
             self.raised_once.add("transfers")
             path = ", then ".join(self.transfer_path)
-            return [self._raise(
+            out.append(self._raise(
                 "transfers", t,
                 f"customer transferred {self.transfers} times (to {path}); "
                 f"threshold {rule.count}",
-            )]
-        return []
+            ))
+        return out
 
     def _talk_over(self, t: float, msg: Message) -> list[Flag]:
         rule = self.config.rules.talk_over
