@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ from feeds.config import ConfigError, load, to_toml
 COMMAND_MODULES: list[str] = [
     "feeds.replay",
     "feeds.hub",
+    "feeds.simulate",
 ]
 
 
@@ -49,6 +51,71 @@ def _run_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_generate(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "generate",
+        help="write a recording of a synthetic call floor",
+        description="Write a seeded, realistic call floor (feeds.generator) to a recording; "
+        "the form follows the file name (.jsonl, .msgpack, .jsonl.gz, .msgpack.gz). The "
+        "same options always give the same messages.",
+    )
+    parser.add_argument("-o", "--output", required=True, metavar="FILE",
+                        help="recording to write")
+    parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    parser.add_argument("--agents", type=_positive_int, default=40,
+                        help="agents on the floor (default 40)")
+    parser.add_argument("--teams", type=_positive_int, default=4, help="teams (default 4)")
+    parser.add_argument("--minutes", type=_positive_float, default=15.0,
+                        help="event time the floor covers (default 15)")
+    parser.add_argument("--start", type=float, metavar="EPOCH",
+                        help="event time of the start, Unix seconds (default 2026-01-01 09:00 UTC)")
+    parser.add_argument("--expected", metavar="FILE",
+                        help="also write the flags the floor must raise, one JSON object a line")
+    parser.set_defaults(func=_run_generate)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def _run_generate(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from feeds.generator import DEMO_EPOCH, expected_episodes, floor_messages, plan_floor
+    from feeds.recording import write_recording
+
+    start = DEMO_EPOCH if args.start is None else args.start
+    plans = plan_floor(args.seed, args.agents, args.minutes * 60.0, start, args.teams)
+    try:
+        count = write_recording(args.output, floor_messages(plans))
+        if args.expected:
+            with open(args.expected, "w", encoding="utf-8") as out:
+                for expected in expected_episodes(plans):
+                    out.write(json.dumps(asdict(expected)) + "\n")
+    except (ValueError, OSError) as exc:
+        print(f"floorwatch generate: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"floorwatch generate: {count} messages, {len(plans)} calls -> {args.output}",
+          file=sys.stderr)
+    return 0
+
+
 def build_parser(prog: str = "floorwatch") -> argparse.ArgumentParser:
     """The parser with every headless subcommand; callers may add more subparsers."""
     parser = argparse.ArgumentParser(
@@ -58,6 +125,7 @@ def build_parser(prog: str = "floorwatch") -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_parser(subparsers)
+    _add_generate(subparsers)
     _add_config(subparsers)
     return parser
 

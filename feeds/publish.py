@@ -1,0 +1,196 @@
+"""Producers' side of the hub: a reconnecting `/publish` connection and paced sending.
+
+`Publisher` keeps one connection to the hub's `/publish` (reconnecting with
+backoff), remembers the `call_start` of every call it has open and sends them
+again on every new connection, so a restarted hub learns the live calls
+back. Messages are sent as `batch` frames of what is due together. `play`
+paces a message stream: `floorwatch simulate` waits for each message's event
+time on the wall clock, `floorwatch replay --to` uses the replay pacer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from collections.abc import Callable, Iterable, Iterator
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from feeds.client import backoff
+from feeds.protocol import (
+    MAX_BATCH_ITEMS,
+    PRODUCER_TYPES,
+    Message,
+    ProtocolError,
+    decode_frame,
+    encode_like,
+)
+from feeds.recording import read_recording
+from feeds.replay import Pacer
+
+#: A message due within this many seconds is sent in the current batch.
+BATCH_WINDOW_S = 0.005
+
+
+class Publisher:
+    """A producer connection that survives hub restarts and resends its live calls."""
+
+    def __init__(
+        self,
+        url: str,
+        binary: bool = True,
+        on_reply: Callable[[Message], None] | None = None,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 10.0,
+    ) -> None:
+        self.url = url
+        self.binary = binary
+        self.on_reply = on_reply or (lambda msg: None)
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self.live: dict[str, Message] = {}
+        self.sent = 0
+        self.errors = 0
+        self._ws: ClientConnection | None = None
+        self._connected = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    async def __aenter__(self) -> Publisher:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._ws is not None:
+            await self._ws.close()
+
+    async def _run(self) -> None:
+        async for ws in connect(
+            self.url, max_size=None, open_timeout=5,
+            process_exception=lambda exc: None,
+            reconnect_delays=lambda: backoff(self.backoff_initial, self.backoff_max),
+        ):
+            try:
+                if self.live:
+                    await ws.send(encode_like(
+                        {"type": "batch", "items": list(self.live.values())}, self.binary))
+                self._ws = ws
+                self._connected.set()
+                async for frame in ws:
+                    self._reply(frame)
+            except ConnectionClosed:
+                pass
+            finally:
+                self._ws = None
+                self._connected.clear()
+
+    def _reply(self, frame: str | bytes) -> None:
+        try:
+            msg = decode_frame(frame)
+        except ProtocolError as exc:
+            msg = {"type": "error", "code": "bad_reply", "detail": exc.detail}
+        if msg["type"] == "error":
+            if msg["code"] == "duplicate_call":
+                return  # a call_start resent after reconnecting to a hub that kept the call
+            self.errors += 1
+        self.on_reply(msg)
+
+    async def send(self, messages: list[Message]) -> None:
+        """Send the messages as one batch frame, waiting for a connection if there is none."""
+        frame = encode_like({"type": "batch", "items": messages}, self.binary)
+        while True:
+            await self._connected.wait()
+            ws = self._ws
+            if ws is None:
+                continue
+            try:
+                await ws.send(frame)
+            except ConnectionClosed:
+                continue
+            self.sent += len(messages)
+            for msg in messages:  # after sending: a new connection resends only these
+                kind = msg.get("type")
+                if kind == "call_start":
+                    self.live[msg["call"]] = msg
+                elif kind == "call_end":
+                    self.live.pop(msg["call"], None)
+            return
+
+
+async def play(
+    publisher: Publisher,
+    messages: Iterable[Message],
+    wait: Callable[[float], float],
+    max_batch: int = 2000,
+) -> int:
+    """Send `messages` as each falls due (`wait(t)` = seconds until event time t is due)."""
+    batch: list[Message] = []
+    count = 0
+    for msg in messages:
+        delay = wait(msg["t"]) if "t" in msg else 0.0
+        if delay > BATCH_WINDOW_S or len(batch) >= min(max_batch, MAX_BATCH_ITEMS):
+            if batch:
+                await publisher.send(batch)
+                count += len(batch)
+                batch = []
+            if delay > BATCH_WINDOW_S:
+                await asyncio.sleep(delay)
+            else:
+                await asyncio.sleep(0)
+        batch.append(msg)
+    if batch:
+        await publisher.send(batch)
+        count += len(batch)
+    return count
+
+
+def print_reply(prog: str) -> Callable[[Message], None]:
+    """Report what the hub sends a producer: errors and `control` requests, on stderr."""
+
+    def show(msg: Message) -> None:
+        if msg["type"] == "error":
+            print(f"{prog}: hub error {msg['code']}: {msg['detail']}", file=sys.stderr)
+        elif msg["type"] == "control":
+            print(f"{prog}: control {msg['action']} on {msg['call']} by {msg.get('by')}",
+                  file=sys.stderr)
+
+    return show
+
+
+async def replay_to(path: str, url: str, speed: float | None, binary: bool) -> int:
+    """Publish a recording to a hub; bad records are reported on stderr and skipped."""
+    records = read_recording(path, PRODUCER_TYPES)
+    skipped = 0
+
+    def messages() -> Iterator[Message]:
+        nonlocal skipped
+        for record in records:
+            if record.message is None:
+                skipped += 1
+                print(f"floorwatch replay: {path}: {record.describe()}", file=sys.stderr)
+            else:
+                yield record.message
+
+    pacer = Pacer(speed) if speed is not None else None
+    async with Publisher(url, binary, print_reply("floorwatch replay")) as publisher:
+        sent = await play(publisher, messages(),
+                          pacer.wait if pacer is not None else (lambda t: 0.0))
+    print(f"floorwatch replay: published {sent} messages to {url}, skipped {skipped}, "
+          f"{publisher.errors} rejected by the hub", file=sys.stderr)
+    return 0
+
+
+def run_replay_to(args: argparse.Namespace) -> int:
+    """`floorwatch replay FILE --to URL [--speed X | --fast]`: publishes as MessagePack."""
+    try:
+        return asyncio.run(replay_to(args.file, args.to, None if args.fast else args.speed,
+                                     binary=True))
+    except (ValueError, OSError) as exc:
+        print(f"floorwatch replay: error: {exc}", file=sys.stderr)
+        return 2
