@@ -24,6 +24,7 @@ COMMAND_MODULES: list[str] = [
     "feeds.replay",
     "feeds.hub",
     "feeds.simulate",
+    "feeds.embedded",
 ]
 
 

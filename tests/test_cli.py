@@ -13,7 +13,8 @@ import pytest
 
 from feeds.cli import COMMAND_MODULES, build_parser, main, subparsers_of
 from feeds.config import DEFAULT, from_mapping
-from feeds.recording import write_recording
+from feeds.protocol import PRODUCER_TYPES
+from feeds.recording import read_recording, write_recording
 from tests.replaykit import EXPECTED_RAISED, scenario
 
 FLOORWATCH = Path(sys.executable).with_name("floorwatch")
@@ -35,10 +36,10 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_parser_has_every_headless_command_with_a_function() -> None:
     parser = build_parser()
     commands = subparsers_of(parser).choices
-    assert {"replay", "config"} <= set(commands)
-    for name in commands:
-        args = parser.parse_args([name, "x.jsonl"] if name == "replay" else [name])
-        assert callable(args.func)
+    assert {"replay", "generate", "config"} <= set(commands)
+    for name, sub in commands.items():
+        assert callable(sub.get_default("func")), name
+    assert callable(parser.parse_args(["replay", "x.jsonl"]).func)
     assert "feeds.replay" in COMMAND_MODULES
 
 
@@ -135,3 +136,42 @@ def test_headless_commands_never_import_textual() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60, check=False)
     assert done.returncode == 0, done.stderr
+
+
+def test_generate_writes_a_deterministic_readable_floor(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    one, two = tmp_path / "one.msgpack.gz", tmp_path / "two.msgpack.gz"
+    expected = tmp_path / "expected.jsonl"
+    args = ["generate", "--seed", "3", "--agents", "6", "--minutes", "2"]
+    assert main([*args, "-o", str(one), "--expected", str(expected)]) == 0
+    assert main([*args, "-o", str(two)]) == 0
+    assert one.read_bytes() == two.read_bytes()
+    records = list(read_recording(one, PRODUCER_TYPES))
+    assert records and all(r.error is None for r in records)
+    assert {r.message["type"] for r in records} >= {"call_start", "sample", "event"}
+    err = capsys.readouterr().err
+    assert err.startswith(f"floorwatch generate: {len(records)} messages, ")
+    truth = [json.loads(line) for line in expected.read_text().splitlines()]
+    assert all({"call", "rule", "t_from", "t_to"} <= set(t) for t in truth)
+
+
+def test_generated_floor_replays_the_same_fast_and_at_speed_50(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Determinism on realistic data: 2 minutes of event time, about 2.4 s at speed 50."""
+    path = tmp_path / "floor.msgpack"
+    assert main(["generate", "--seed", "11", "--agents", "8", "--minutes", "2", "-o",
+                 str(path)]) == 0
+    capsys.readouterr()
+    assert main(["replay", str(path), "--fast", "--json"]) == 0
+    fast = capsys.readouterr().out
+    assert main(["replay", str(path), "--speed", "50", "--json"]) == 0
+    assert capsys.readouterr().out == fast
+    assert any(json.loads(line)["state"] == "raised" for line in fast.splitlines())
+
+
+def test_generate_refuses_bad_sizes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["generate", "-o", "x.jsonl", "--agents", "0"])
+    assert "--agents: expected a whole number >= 1, got '0'" in capsys.readouterr().err
