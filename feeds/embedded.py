@@ -1,0 +1,126 @@
+"""The embedded demo floor: hub + simulated floor in one process, nothing to set up.
+
+    async with DemoFloor(agents=40, seed=1, warmup_s=90) as floor:
+        client = FeedClient(floor.url)      # ws://127.0.0.1:<ephemeral>/subscribe
+
+The hub listens on 127.0.0.1 on an ephemeral port with its database in a
+temporary directory (unless `db` is given); the simulator publishes the
+generator's floor into it, the first `warmup_s` seconds at once so the board
+opens on calls in progress. `floorwatch demo --headless` prints its flag feed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+import tempfile
+from pathlib import Path
+
+from feeds.client import FeedClient
+from feeds.config import DEFAULT, Config, ConfigError
+from feeds.config import load as load_config
+from feeds.flags import Flag
+from feeds.hub import Hub, running_hub, server_url
+from feeds.replay import flag_json, flag_line
+from feeds.simulate import simulate
+from feeds.store import Store
+
+
+class DemoFloor:
+    """An async context manager running a hub and a live simulated floor on loopback."""
+
+    def __init__(
+        self,
+        agents: int = 40,
+        seed: int = 1,
+        warmup_s: float = 90.0,
+        rate: float = 4.0,
+        teams: int = 4,
+        db: str | Path | None = None,
+        config: Config = DEFAULT,
+    ) -> None:
+        self.agents, self.seed, self.warmup_s = agents, seed, warmup_s
+        self.rate, self.teams, self.db, self.config = rate, teams, db, config
+        self.hub: Hub | None = None
+        self.url = ""
+        self.publish_url = ""
+        self._stack = contextlib.AsyncExitStack()
+        self._producer: asyncio.Task | None = None
+
+    async def __aenter__(self) -> DemoFloor:
+        stack = self._stack
+        try:
+            db = self.db
+            if db is None:
+                db = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "demo.db"
+            store = Store(db)
+            stack.callback(store.close)
+            self.hub = Hub(self.config, store)
+            server = await stack.enter_async_context(running_hub(self.hub))
+            self.url = server_url(server, "/subscribe")
+            self.publish_url = server_url(server, "/publish")
+            self._producer = asyncio.get_running_loop().create_task(simulate(
+                self.publish_url, self.agents, self.rate, self.seed, self.warmup_s,
+                self.teams))
+        except BaseException:
+            await stack.aclose()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._producer is not None:
+            self._producer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._producer
+        await self._stack.aclose()
+
+
+async def print_flags(args: argparse.Namespace, config: Config) -> None:
+    """The headless demo: every flag transition of the live floor, one line each."""
+    show = flag_json if args.json else flag_line
+    async with DemoFloor(args.agents, args.seed, args.warmup, db=args.db,
+                         config=config) as floor:
+        print(f"floorwatch demo: hub on {floor.url} ({args.agents} agents); Ctrl-C to stop",
+              file=sys.stderr, flush=True)
+        async with FeedClient(floor.url, detail="summary", user="demo") as client:
+            async for msg in client.messages():
+                if msg["type"] == "flag":
+                    print(show(Flag.from_message(msg)), flush=True)
+                elif msg["type"] == "status" and msg["state"] != "connected":
+                    print(f"floorwatch demo: feed {msg['state']} {msg['detail']}",
+                          file=sys.stderr, flush=True)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "demo", help="run a hub and a live simulated floor in one process, and watch it",
+        description="Start a hub on 127.0.0.1 (ephemeral port, database in a temporary "
+        "directory) with a simulated floor publishing into it, and show the live flags.")
+    parser.add_argument("--agents", type=int, default=40, help="agents on the floor (40)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--warmup", type=float, default=90.0, metavar="S",
+                        help="publish the floor's first S seconds at once (default 90)")
+    parser.add_argument("--db", help="keep the demo's database in this file")
+    parser.add_argument("--config", metavar="FILE", help="thresholds TOML (floorwatch config)")
+    parser.add_argument("--headless", action="store_true",
+                        help="no UI: print the live flag feed")
+    parser.add_argument("--json", action="store_true",
+                        help="with --headless: one JSON object per flag transition")
+    parser.set_defaults(func=main)
+    return parser
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"floorwatch demo: error: config {exc}", file=sys.stderr)
+        return 2
+    if args.agents < 1:
+        print("floorwatch demo: --agents: expected a whole number >= 1", file=sys.stderr)
+        return 2
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(print_flags(args, config))
+    return 0
