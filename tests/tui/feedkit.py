@@ -2,7 +2,7 @@
 
 `hub_stream` runs the small test floor (tests.hubkit) through the real
 detection engine and records what a hub sends a `detail="summary"`
-subscriber: call_start, call_update (once a second of event time per call),
+subscriber: call_start, call_update (every 0.75 s of event time per call, so both parties show),
 events, flags and call_end. `ReplayFeed` has FeedClient's interface and
 keeps what the app sends; like the hub, it broadcasts acks and snoozes back.
 """
@@ -37,7 +37,7 @@ def hub_stream(until: float = T0 + 156.0, **floor: Any) -> list[Message]:
             teams[msg["call"]] = (msg["team"], msg["agent"])
         if kind in ("call_start", "event", "call_end"):
             out.append(msg)
-        elif kind == "sample" and msg["t"] - last.get(msg["call"], 0.0) >= 1.0:
+        elif kind == "sample" and msg["t"] - last.get(msg["call"], 0.0) >= 0.75:
             last[msg["call"]] = msg["t"]
             out.append({"type": "call_update", **engine.calls[msg["call"]].snapshot()})
         for flag in flags:
