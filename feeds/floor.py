@@ -638,10 +638,13 @@ class Floor:
             else:
                 self._orphan_flags.pop(flag.id, None)
         else:
+            known = entry.flags.get(flag.id)
             entry.flags[flag.id] = flag
-            by = f" by {flag.by}" if flag.by else ""
-            entry.timeline.append(
-                TimelineEntry(flag.t, "flag", f"{flag.badge} {flag.rule} {flag.state}{by}"))
+            if known is None or (known.state, known.by) != (flag.state, flag.by):
+                # A resubscribe's snapshot repeats open flags: the timeline keeps changes only.
+                by = f" by {flag.by}" if flag.by else ""
+                entry.timeline.append(
+                    TimelineEntry(flag.t, "flag", f"{flag.badge} {flag.rule} {flag.state}{by}"))
             if flag.call in self._calls:
                 self._dirty.add(flag.call)
         if alert:

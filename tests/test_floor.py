@@ -198,6 +198,13 @@ def test_detail_keeps_samples_timeline_and_flag_evidence():
         "note sam: good recovery",
     ]
     assert detail.flags[0].evidence == "transfers evidence"
+    # A resubscribe's snapshot repeats the open flag: the timeline does not.
+    floor.apply({"type": "snapshot", "calls": [{"type": "call_update", "call": "c1",
+                                                "agent": "bob", "team": "red",
+                                                "started": T0, "t": T0 + 5}],
+                 "flags": [flag("c1", "transfers", "intervene", t=T0 + 3)]}, 0.0)
+    assert len(floor.detail("c1").timeline) == 4
+    assert [p.cust_db for p in floor.detail("c1").points] == [-30.0]
     assert floor.flag("c1:transfers:1") == detail.flags[0]
 
 
