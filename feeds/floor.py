@@ -478,7 +478,10 @@ class Floor:
                     entry = _Call(fields)
                 else:
                     entry.fields.update(fields)
-                    entry.flags.clear()
+                    open_ids = {f.get("id") for f in flags if isinstance(f, Mapping)}
+                    for flag_id in [i for i, f in entry.flags.items()
+                                    if f.is_open and i not in open_ids]:
+                        del entry.flags[flag_id]  # closed while we were not subscribed
                 fresh[call_id] = entry
                 self._advance(float(fields["t"]), wall)
             except FloorError as exc:
