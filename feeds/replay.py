@@ -207,12 +207,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--strict", action="store_true",
                         help="stop at the first invalid message, exit status 2")
     parser.add_argument("--config", metavar="FILE", help="thresholds TOML (floorwatch config)")
+    parser.add_argument("--to", metavar="URL", help="publish to a hub instead "
+                        "(e.g. ws://127.0.0.1:8765/publish); paced by --speed unless --fast")
     parser.set_defaults(func=run)
     return parser
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run `floorwatch replay`; returns the exit status (0, or 2 for a usage/strict error)."""
+    if args.to:
+        from feeds.publish import run_replay_to  # feeds.publish uses this module's Pacer
+
+        return run_replay_to(args)
     out = out or sys.stdout
     err = err or sys.stderr
     try:
