@@ -10,9 +10,10 @@ alone, never by running the engine.
 
 Planned magnitudes and durations are kept well clear of the default
 thresholds (feeds.config) so the truth is unambiguous at realistic noise:
-escalations are +11..+15 dB and/or +5.5..+7 semitones, excitement only
-+3..+4 dB and +1..+2 semitones, short holds 30-100 s against long ones of
-130-240 s, hold totals at most 150 s or at least 210 s. Voice incidents start
+escalations are +11..+15 dB and/or +5.5..+7 semitones, agents' raised
+voices +12..+15 dB, excitement only +3..+4 dB (agents +2..+3) and +1..+2
+semitones, short holds 30-100 s against long ones of 130-240 s, hold
+totals at most 150 s or at least 210 s. Voice incidents start
 50-70 s after the previous block, so both parties have well over the 10 s of
 speech a baseline needs (also after a transfer to a new agent).
 
@@ -302,8 +303,11 @@ class _Agent:
         elif name.startswith("excite_"):
             b.span = u(10, 40)
             party = "customer" if name == "excite_customer" else "agent"
+            # The agent's level is judged over 2 s of speech (the customer's over 3 s),
+            # a noisier median, so their excitement stays further below the line.
+            lo, hi = (3, 4) if party == "customer" else (2, 3)
             b.effects.append(
-                Effect("excitement", party, 0.0, b.span, round(u(3, 4), 1), round(u(1, 2), 2)))
+                Effect("excitement", party, 0.0, b.span, round(u(lo, hi), 1), round(u(1, 2), 2)))
         elif name.startswith("hold"):
             lengths = {
                 "hold_short": lambda: [u(30, 100)],
