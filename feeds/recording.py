@@ -187,10 +187,18 @@ class _MsgpackReader:
         self.kept_at = 0
         self.end = 0  # file offset just past the last byte read
         self.eof = False
+        self.broken: Exception | None = None
 
     def read_chunk(self) -> bytes:
-        """The next chunk of the file, also kept for resynchronising; b"" at the end."""
-        chunk = b"" if self.eof else self.stream.read(READ_SIZE)
+        """The next chunk of the file, also kept for resynchronising; b"" at the end.
+
+        A corrupt compressed stream also ends the file; `broken` says why.
+        """
+        try:
+            chunk = b"" if self.eof else self.stream.read(READ_SIZE)
+        except _GZIP_ERRORS as exc:
+            self.broken = exc
+            chunk = b""
         if chunk:
             self.kept += chunk
             self.end += len(chunk)
@@ -199,22 +207,25 @@ class _MsgpackReader:
         return chunk
 
     def records(self) -> Iterator[Record]:
+        new = tuple.__new__  # builds a Record without the namedtuple's Python-level __new__
+        allowed = self.allowed
+        unpacker, origin = self.unpacker, self.origin
         while True:
-            start = self.origin + self.unpacker.tell()
+            start = origin + unpacker.tell()
             code = "bad_encoding"
             try:
-                obj = self.unpacker.unpack()
+                obj = unpacker.unpack()
             except msgpack.OutOfData:
                 del self.kept[: start - self.kept_at]
                 self.kept_at = start
                 chunk = self.read_chunk()
-                if not chunk and start == self.end:
-                    return
+                if not chunk and (self.broken is not None or start == self.end):
+                    break
                 if not chunk:
                     problem = "truncated MessagePack record at the end of the file"
                 else:
                     try:
-                        self.unpacker.feed(chunk)
+                        unpacker.feed(chunk)
                         continue
                     except msgpack.BufferFull:
                         problem = f"record larger than {MAX_MESSAGE_BYTES} bytes"
@@ -223,11 +234,13 @@ class _MsgpackReader:
                 reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 problem = f"not valid MessagePack ({reason})"
             else:
-                if _plausible(obj):
+                if type(obj) is dict and type(obj.get("type")) is str:
                     try:
-                        yield Record("offset", start, validate(obj, self.allowed), None)
+                        msg = validate(obj, allowed)
                     except ProtocolError as exc:
-                        yield Record("offset", start, None, exc)
+                        yield new(Record, ("offset", start, None, exc))
+                    else:
+                        yield new(Record, ("offset", start, msg, None))
                     continue
                 problem = f"expected a map with a string 'type', got {reprlib.repr(obj)}"
             found = self.resync(start)
@@ -238,10 +251,13 @@ class _MsgpackReader:
                     tail = f"no message found in the next {RESYNC_LIMIT} bytes; stopping"
                 yield Record("offset", start, None,
                              ProtocolError(f"message: {problem}; {tail}", code))
-                return
+                break
             yield Record("offset", start, None, ProtocolError(
                 f"message: {problem}; skipped {found - start} bytes to the next message "
                 f"at offset {found}", code))
+            unpacker, origin = self.unpacker, self.origin
+        if self.broken is not None:
+            yield _bad_stream("offset", self.end, self.broken)
 
     def resync(self, start: int) -> int | None:
         """Restart the unpacker at the first plausible message after `start`, if any."""
@@ -266,11 +282,7 @@ class _MsgpackReader:
 
 def read_msgpack(stream: IO[bytes], allowed: frozenset[str] | None = None) -> Iterator[Record]:
     """One record per MessagePack object, with its byte offset; resyncs after corrupt bytes."""
-    reader = _MsgpackReader(stream, allowed)
-    try:
-        yield from reader.records()
-    except _GZIP_ERRORS as exc:
-        yield _bad_stream("offset", reader.end, exc)
+    return _MsgpackReader(stream, allowed).records()
 
 
 # --- writing ----------------------------------------------------------------------
