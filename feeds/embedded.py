@@ -23,9 +23,13 @@ from feeds.config import DEFAULT, Config, ConfigError
 from feeds.config import load as load_config
 from feeds.flags import Flag
 from feeds.hub import Hub, running_hub, server_url
+from feeds.publish import Publisher, play
 from feeds.replay import flag_json, flag_line
-from feeds.simulate import simulate
+from feeds.simulate import live_floor, live_wait
 from feeds.store import Store
+
+#: Longest wait for the warm-up to be published and taken by the hub.
+WARMUP_WAIT_S = 30.0
 
 
 class DemoFloor:
@@ -48,6 +52,7 @@ class DemoFloor:
         self.publish_url = ""
         self._stack = contextlib.AsyncExitStack()
         self._producer: asyncio.Task | None = None
+        self.publisher: Publisher | None = None
 
     async def __aenter__(self) -> DemoFloor:
         stack = self._stack
@@ -61,13 +66,32 @@ class DemoFloor:
             server = await stack.enter_async_context(running_hub(self.hub))
             self.url = server_url(server, "/subscribe")
             self.publish_url = server_url(server, "/publish")
-            self._producer = asyncio.get_running_loop().create_task(simulate(
-                self.publish_url, self.agents, self.rate, self.seed, self.warmup_s,
-                self.teams))
+            caught_up = asyncio.Event()
+            self.publisher = await stack.enter_async_context(Publisher(self.publish_url))
+            self._producer = asyncio.get_running_loop().create_task(play(
+                self.publisher,
+                live_floor(self.agents, self.rate, self.seed, self.warmup_s, self.teams),
+                live_wait, caught_up=caught_up))
+            await self._warmed_up(caught_up)
         except BaseException:
-            await stack.aclose()
+            await self.__aexit__()
             raise
         return self
+
+    async def _warmed_up(self, caught_up: asyncio.Event) -> None:
+        """Return once the hub has taken the warm-up, so a first snapshot shows it."""
+        assert self.hub and self._producer and self.publisher
+        done = asyncio.ensure_future(caught_up.wait())
+        await asyncio.wait([done, self._producer], timeout=WARMUP_WAIT_S,
+                           return_when=asyncio.FIRST_COMPLETED)
+        done.cancel()
+        if self._producer.done():
+            self._producer.result()  # the producer failed at once: raise its error
+        hub = self.hub
+        for _ in range(int(WARMUP_WAIT_S / 0.01)):  # frames still in flight on loopback
+            if hub.counts["messages"] + sum(hub.errors.values()) >= self.publisher.sent:
+                return
+            await asyncio.sleep(0.01)
 
     async def __aexit__(self, *exc: object) -> None:
         if self._producer is not None:
@@ -86,7 +110,10 @@ async def print_flags(args: argparse.Namespace, config: Config) -> None:
               file=sys.stderr, flush=True)
         async with FeedClient(floor.url, detail="summary", user="demo") as client:
             async for msg in client.messages():
-                if msg["type"] == "flag":
+                if msg["type"] == "snapshot":
+                    for flag in msg["flags"]:  # open flags of the calls in progress
+                        print(show(Flag.from_message(flag)), flush=True)
+                elif msg["type"] == "flag":
                     print(show(Flag.from_message(msg)), flush=True)
                 elif msg["type"] == "status" and msg["state"] != "connected":
                     print(f"floorwatch demo: feed {msg['state']} {msg['detail']}",

@@ -128,8 +128,12 @@ async def play(
     messages: Iterable[Message],
     wait: Callable[[float], float],
     max_batch: int = 2000,
+    caught_up: asyncio.Event | None = None,
 ) -> int:
-    """Send `messages` as each falls due (`wait(t)` = seconds until event time t is due)."""
+    """Send `messages` as each falls due (`wait(t)` = seconds until event time t is due).
+
+    `caught_up` is set once everything already due has been sent (a simulator's warm-up).
+    """
     batch: list[Message] = []
     count = 0
     for msg in messages:
@@ -140,6 +144,8 @@ async def play(
                 count += len(batch)
                 batch = []
             if delay > BATCH_WINDOW_S:
+                if caught_up is not None:
+                    caught_up.set()
                 await asyncio.sleep(delay)
             else:
                 await asyncio.sleep(0)

@@ -14,7 +14,7 @@ import contextlib
 import math
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from feeds.generator import floor_messages
 from feeds.protocol import Message
@@ -24,6 +24,16 @@ from feeds.publish import Publisher, play, print_reply
 def live_wait(t: float) -> float:
     """Seconds until event time `t` comes round on the wall clock."""
     return t - time.time()
+
+
+def live_floor(
+    agents: int, rate: float, seed: int, warmup_s: float, teams: int,
+    duration_s: float | None = None,
+) -> Iterator[Message]:
+    """The generator's floor starting `warmup_s` ago, in event-time order, endless by default."""
+    return floor_messages(
+        seed=seed, agents=agents, start=time.time() - warmup_s, teams=teams, dt=1.0 / rate,
+        duration_s=math.inf if duration_s is None else duration_s)
 
 
 async def simulate(
@@ -36,13 +46,15 @@ async def simulate(
     duration_s: float | None = None,
     binary: bool = True,
     on_reply: Callable[[Message], None] | None = None,
+    caught_up: asyncio.Event | None = None,
 ) -> int:
-    """Publish the live floor to `url` until cancelled (or `duration_s` of floor time)."""
-    messages = floor_messages(
-        seed=seed, agents=agents, start=time.time() - warmup_s, teams=teams, dt=1.0 / rate,
-        duration_s=math.inf if duration_s is None else duration_s)
+    """Publish the live floor to `url` until cancelled (or `duration_s` of floor time).
+
+    `caught_up` is set when the warm-up has been sent and the floor runs in real time.
+    """
+    messages = live_floor(agents, rate, seed, warmup_s, teams, duration_s)
     async with Publisher(url, binary, on_reply) as publisher:
-        return await play(publisher, messages, live_wait)
+        return await play(publisher, messages, live_wait, caught_up=caught_up)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -97,8 +97,12 @@ async def test_demo_floor_shows_calls_in_progress_and_an_intervene_flag(tmp_path
                 msg = await anext(stream)
                 if msg["type"] == "snapshot" and snapshot is None:
                     snapshot = msg
-                elif msg["type"] == "flag" and msg["kind"] == "intervene":
-                    intervene = msg
+                    flags = msg["flags"]
+                elif msg["type"] == "flag":
+                    flags = [msg]
+                else:
+                    continue
+                intervene = next((f for f in flags if f["kind"] == "intervene"), None)
         assert snapshot is not None and snapshot["calls"]  # the warm-up's calls in progress
         assert intervene["rule"] in ("hold_long", "transfers", "customer_distress")
     assert (tmp_path / "demo.db").exists()
