@@ -59,6 +59,9 @@ class DetailScreen(FloorScreen):
 
     def on_mount(self) -> None:
         self.query_one("#flags", OptionList).focus()
+        app = self.floor_app
+        if app.frame is not None:  # show the call now, not at the next tick
+            self.show_frame(app.frame, app.clock(), True)
 
     def show_frame(self, frame: Frame, wall: float, full: bool) -> None:
         super().show_frame(frame, wall, full)
