@@ -239,22 +239,19 @@ def _check_fields(where: str, msg: dict, schema: Schema) -> None:
             msg[name] = check(f"{where}.{name}", msg[name])
 
 
-_SAMPLE_KEYS = ("cust_pitch", "cust_db", "agent_pitch", "agent_db")
-
-
 def _fast_sample(msg: dict) -> bool:
-    """True when `msg` is a well-formed sample in its usual shape (floats and nulls)."""
-    if type(msg.get("call")) is not str or type(msg.get("t")) is not float:
+    """True when `msg` is a well-formed sample in its usual shape (floats and nulls).
+
+    `x - x == 0.0` is true exactly for finite floats (inf - inf and nan - nan are nan).
+    """
+    get = msg.get
+    call, t, dt = get("call"), get("t"), get("dt")
+    if type(call) is not str or type(t) is not float or type(dt) is not float:
         return False
-    dt = msg.get("dt")
-    if type(dt) is not float or not 0.0 < dt < math.inf:
+    if not (dt > 0.0 and dt - dt == 0.0 and t - t == 0.0 and 0 < len(call) <= 200):
         return False
-    t = msg["t"]
-    if not -math.inf < t < math.inf or not 0 < len(msg["call"]) <= 200:
-        return False
-    for key in _SAMPLE_KEYS:
-        v = msg.get(key)
-        if v is not None and (type(v) is not float or not -math.inf < v < math.inf):
+    for v in (get("cust_pitch"), get("cust_db"), get("agent_pitch"), get("agent_db")):
+        if v is not None and (type(v) is not float or v - v != 0.0):
             return False
     return True
 
@@ -310,12 +307,9 @@ def validate(msg: Any, allowed: frozenset[str] | None = None) -> Message:
 _NO_NESTED_BATCH = frozenset(SCHEMAS) - {"batch"}
 
 
-def iter_messages(msg: Message):
-    """Yield the messages a validated message stands for: a batch's items, else itself."""
-    if msg.get("type") == "batch":
-        yield from msg["items"]
-    else:
-        yield msg
+def iter_messages(msg: Message) -> list[Message] | tuple[Message]:
+    """The messages a validated message stands for: a batch's items, else itself."""
+    return msg["items"] if msg["type"] == "batch" else (msg,)
 
 
 # --- codecs -----------------------------------------------------------------
