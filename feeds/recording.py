@@ -2,8 +2,9 @@
 
 Four forms, chosen by the file name: `.jsonl` (one JSON message per line),
 `.msgpack` (MessagePack maps, back to back) and their gzip forms `.jsonl.gz`
-and `.msgpack.gz` (a floorwatch extension). Reading never holds more than one
-record plus one read chunk in memory, so a 2 GB file streams like a small one.
+and `.msgpack.gz` (a floorwatch extension). Reading holds one read chunk and
+one record (at most `MAX_BUFFER` bytes; twice that while resynchronising a
+corrupt MessagePack stream), so a 2 GB file streams like a small one.
 
 A reader yields one `Record` per entry: the validated message, or the
 `ProtocolError` that says why the entry was skipped, with its position (line
