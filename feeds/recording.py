@@ -3,7 +3,7 @@
 Four forms, chosen by the file name: `.jsonl` (one JSON message per line),
 `.msgpack` (MessagePack maps, back to back) and their gzip forms `.jsonl.gz`
 and `.msgpack.gz` (a floorwatch extension). Reading holds one read chunk and
-one record (at most `MAX_BUFFER` bytes; twice that while resynchronising a
+one record (at most `MAX_BUFFER` bytes; a small multiple while resynchronising a
 corrupt MessagePack stream), so a 2 GB file streams like a small one.
 
 A reader yields one `Record` per entry: the validated message, or the
