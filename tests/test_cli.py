@@ -175,3 +175,13 @@ def test_generate_refuses_bad_sizes(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(["generate", "-o", "x.jsonl", "--agents", "0"])
     assert "--agents: expected a whole number >= 1, got '0'" in capsys.readouterr().err
+
+
+def test_generate_to_an_unknown_form_is_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "floor.csv"
+    assert main(["generate", "--agents", "2", "--minutes", "1", "-o", str(out)]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"floorwatch generate: error: {out}: unknown recording format")
+    assert not out.exists()

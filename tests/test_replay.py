@@ -225,3 +225,33 @@ def test_paced_iterators_yield_every_record_in_order(recording: Path) -> None:
 
     assert asyncio.run(collect_paced()) == head
     assert list(paced(head, 100.0)) == head
+
+
+def test_paced_async_lets_other_tasks_run_when_fast(recording: Path) -> None:
+    """Even unpaced, a long recording must not starve the event loop (e.g. a hub's pings)."""
+    records = list(read_recording(recording)) * 2
+    assert len(records) > 2000
+
+    async def main() -> tuple[int, int]:
+        ticks = 0
+        done = asyncio.Event()
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while not done.is_set():
+                ticks += 1
+                await asyncio.sleep(0)
+
+        task = asyncio.create_task(ticker())
+        await asyncio.sleep(0)
+        start = ticks
+        count = 0
+        async for _ in paced_async(records, None):
+            count += 1
+        done.set()
+        await task
+        return count, ticks - start
+
+    count, ticks = asyncio.run(main())
+    assert count == len(records)
+    assert ticks >= len(records) // 1000
