@@ -68,6 +68,7 @@ class Track:
         "recent_dts",
         "recent_values",
         "resolution",
+        "spike_at",
         "sustain",
         "threshold",
         "window_s",
@@ -101,17 +102,14 @@ class Track:
         self.recent_dts = array("d")  # every voiced sample, newest last, trimmed lazily
         self.recent_values = array("d")
         self.peak = 0.0  # largest sustained excess of the current (or last) spike
+        self.spike_at = math.inf  # base + threshold: a sample at or over it is a spike sample
 
     def into_baseline(self, dt: float, value: float) -> None:
-        """Offer one non-spike sample to the baseline; refresh the median if it is taken.
+        """Keep one non-spike sample standing for `dt` seconds of speech; refresh the median.
 
-        One sample per `resolution_s` of speech is kept, standing for all the speech
-        since the last one kept, so the cost does not grow with the sample rate.
+        `Party.voiced` keeps one sample per `resolution_s` of speech (`dt` is all the
+        speech since the last one kept), so the cost does not grow with the sample rate.
         """
-        dt += self.base_due
-        if dt < self.resolution:
-            self.base_due = dt
-            return
         self.base_due = 0.0
         dts, values, ordered = self.base_dts, self.base_values, self.base_sorted
         dts.append(dt)
@@ -131,7 +129,8 @@ class Track:
         self.base_total = total
         if total >= self.min_speech or self.base is not None:
             n = len(ordered)
-            self.base = (ordered[(n - 1) // 2] + ordered[n // 2]) / 2.0
+            self.base = base = (ordered[(n - 1) // 2] + ordered[n // 2]) / 2.0
+            self.spike_at = base + self.threshold
 
     def trim(self) -> None:
         """Drop recent samples older than the sustain window needs (called lazily)."""
@@ -217,11 +216,14 @@ class Party:
             track.recent_values.append(db)
             if len(track.recent_dts) > _RECENT_CAP:
                 track.trim()
-            base = track.base
-            if base is not None and db >= base + track.threshold:
+            if db >= track.spike_at:
                 spike_sample = True
             elif not active:
-                track.into_baseline(dt, db)
+                due = track.base_due + dt
+                if due < track.resolution:
+                    track.base_due = due
+                else:
+                    track.into_baseline(due, db)
         if pitch_hz is not None and pitch_hz > 0.0:
             track = self.st
             st = 12.0 * log2(pitch_hz) - _SEMITONE_OFFSET
@@ -229,11 +231,14 @@ class Party:
             track.recent_values.append(st)
             if len(track.recent_dts) > _RECENT_CAP:
                 track.trim()
-            base = track.base
-            if base is not None and st >= base + track.threshold:
+            if st >= track.spike_at:
                 spike_sample = True
             elif not active:
-                track.into_baseline(dt, st)
+                due = track.base_due + dt
+                if due < track.resolution:
+                    track.base_due = due
+                else:
+                    track.into_baseline(due, st)
         if active:
             self._track_peaks()
             if self.db.below_clear() and self.st.below_clear():

@@ -1,0 +1,158 @@
+"""Decode + detection throughput against bare MessagePack decoding of the same bytes.
+
+Generates a large floor (>= 2 million samples by default) as a `.msgpack`
+recording of dict-form messages, exactly as on the wire, then times, each in a
+fresh single-threaded process pinned to one core, alternating, best of N:
+
+- baseline: `msgpack.Unpacker` over the file, nothing else;
+- floorwatch: the headless replay path (recording reader, validation, engine).
+
+Prints samples/s of both, their ratio, and the peak RSS of the detection run
+over a quarter of the recording and over all of it (memory must stay flat in
+the recording's length). The machine is shared and noisy: read the ratio.
+
+    python benchmarks/bench_detect.py [--samples 2000000] [--agents 1000] [--runs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import msgpack
+
+
+def _pin_one_core() -> None:
+    if hasattr(os, "sched_setaffinity"):
+        cores = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cores[-1]})
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def generate(path: Path, samples: int, agents: int, seed: int) -> int:
+    """Write a floor with at least `samples` samples; return how many it has."""
+    from feeds.generator import floor_messages, plan_floor
+    from feeds.recording import write_recording
+
+    dt = 0.25
+    # Agents are on calls most of the time; ask for enough floor time, then stop early.
+    duration = samples * dt / agents * 1.3 + 120
+    plans = plan_floor(seed, agents=agents, duration_s=duration)
+    count = 0
+
+    def until_enough():
+        nonlocal count
+        for msg in floor_messages(plans, dt=dt):
+            if msg["type"] == "sample":
+                count += 1
+                if count > samples:
+                    return
+            yield msg
+
+    write_recording(path, until_enough())
+    return count
+
+
+def phase_bare(path: Path, limit: int) -> dict:
+    samples = 0
+    start = time.perf_counter()
+    with path.open("rb") as handle:
+        for msg in msgpack.Unpacker(handle, raw=False):
+            if msg["type"] == "sample":
+                samples += 1
+                if samples >= limit:
+                    break
+    return {"samples": samples, "seconds": time.perf_counter() - start}
+
+
+def phase_detect(path: Path, limit: int) -> dict:
+    from feeds.engine import Engine
+    from feeds.protocol import ProtocolError, iter_messages
+    from feeds.recording import read_recording
+
+    engine = Engine()
+    process = engine.process
+    samples = flags = errors = 0
+    start = time.perf_counter()
+    for record in read_recording(path):
+        msg = record.message
+        if msg is None:
+            errors += 1
+            continue
+        for item in iter_messages(msg):
+            try:
+                flags += len(process(item))
+            except ProtocolError:
+                errors += 1
+        if msg["type"] == "sample":
+            samples += 1
+            if samples >= limit:
+                break
+    seconds = time.perf_counter() - start
+    return {"samples": samples, "seconds": seconds, "flags": flags, "errors": errors}
+
+
+def run_phase(phase: str, path: Path, limit: int) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--phase", phase, "--file", str(path), "--limit", str(limit)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=2_000_000)
+    parser.add_argument("--agents", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--file", type=Path, help="reuse (or keep) this .msgpack recording")
+    parser.add_argument("--phase", choices=("bare", "detect"), help=argparse.SUPPRESS)
+    parser.add_argument("--limit", type=int, default=10**12, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.phase:
+        _pin_one_core()
+        result = (phase_bare if args.phase == "bare" else phase_detect)(args.file, args.limit)
+        result["peak_rss_mb"] = _peak_rss_mb()
+        print(json.dumps(result))
+        return
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.file or Path(tmp) / "floor.msgpack"
+        if not path.exists():
+            started = time.perf_counter()
+            count = generate(path, args.samples, args.agents, args.seed)
+            print(f"generated {count:,} samples, {args.agents} agents, "
+                  f"{path.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - started:.0f} s")
+        bare, detect = [], []
+        for _ in range(args.runs):
+            bare.append(run_phase("bare", path, args.limit))
+            detect.append(run_phase("detect", path, args.limit))
+        quarter = run_phase("detect", path, detect[0]["samples"] // 4)
+
+    best_bare = max(r["samples"] / r["seconds"] for r in bare)
+    best_detect = max(r["samples"] / r["seconds"] for r in detect)
+    print(f"samples             {detect[0]['samples']:>12,}")
+    print(f"flags raised/cleared {detect[0]['flags']:>11,}   errors {detect[0]['errors']}")
+    print(f"bare msgpack decode {best_bare:>12,.0f} samples/s")
+    print(f"decode + detection  {best_detect:>12,.0f} samples/s   (target >= 250,000)")
+    print(f"ratio               {best_detect / best_bare:>12.2f}   (target >= 0.5)")
+    print(f"peak RSS, 1/4 of the recording {quarter['peak_rss_mb']:>7.1f} MB")
+    print(f"peak RSS, all of it            {detect[0]['peak_rss_mb']:>7.1f} MB")
+
+
+if __name__ == "__main__":
+    main()
