@@ -49,6 +49,9 @@ from feeds.store import Store, default_path
 #: websockets closes a connection on a frame larger than this; frames between
 #: MAX_MESSAGE_BYTES and this get an `error` and the connection stays open.
 HARD_MAX_SIZE = 4 * MAX_MESSAGE_BYTES
+#: Housekeeping runs this often; call_updates go out in UPDATE_SLOTS steps a second.
+HOUSEKEEPING_S = 0.05
+UPDATE_SLOTS = 20
 #: Errors sent back for one frame; the rest are only counted.
 MAX_ERRORS_PER_FRAME = 20
 
@@ -79,7 +82,9 @@ class Hub:
         self.flags: dict[str, Message] = {}  # open flags, as flag messages with hub state
         self.restored: dict[str, Message] = store.open_flags() if store else {}
         self.seen: dict[str, tuple[float, float]] = {}  # call -> (event t, monotonic)
-        self.dirty: set[str] = set()
+        # calls changed since their last call_update, in UPDATE_SLOTS slots by hash, so each
+        # housekeeping step (HOUSEKEEPING_S) updates one slot and no step does all calls
+        self.dirty: list[set[str]] = [set() for _ in range(UPDATE_SLOTS)]
         self.ticks: dict[str, TeamTick] = {}
         self.counts: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
@@ -147,12 +152,12 @@ class Hub:
         if kind == "call_end":
             self.owner.pop(call_id, None)
             self.seen.pop(call_id, None)
-            self.dirty.discard(call_id)
+            self.dirty[hash(call_id) % UPDATE_SLOTS].discard(call_id)
             if self.store is not None:
                 self.store.put_summary(call.summary())
         else:
             self.seen[call_id] = (msg["t"], now)
-            self.dirty.add(call_id)
+            self.dirty[hash(call_id) % UPDATE_SLOTS].add(call_id)
         if not self.subscribers:
             return
         team = old_team or call.team
@@ -368,20 +373,22 @@ class Hub:
                 for flag in self.engine.advance(call_id, t + (now - seen)):
                     self._flag(flag, call.team, call.agent)
 
-    def queue_call_updates(self) -> None:
-        """At most one call_update per changed call per second, for summary subscribers."""
+    def queue_call_updates(self, slot: int) -> None:
+        """call_updates for one slot of changed calls, for summary subscribers.
+
+        Each slot comes round once a second: at most one update per call per second.
+        """
+        dirty, self.dirty[slot] = self.dirty[slot], set()
         summary = [s for s in self.subscribers if s.detail == "summary"]
         if not summary:
-            self.dirty.clear()
             return
         every = any(s.teams is None for s in summary)
         teams = set().union(*(s.teams or () for s in summary))
-        for call_id in self.dirty:
+        for call_id in dirty:
             call = self.engine.calls.get(call_id)
             if call is not None and (every or call.team in teams):
                 update = {"type": "call_update", **call.snapshot()}
                 self._tick(call.team).add(UPDATE, call_id, Encoded(update))
-        self.dirty.clear()
 
     def expire_snoozes(self, wall: float) -> None:
         for flag in list(self.flags.values()):
@@ -393,17 +400,18 @@ class Hub:
                 self._broadcast(flag["team"], dict(flag), flag["call"])
 
     async def housekeeping(self) -> None:
-        last_updates = 0.0
+        """Timers that run on wall time: quiet holds, snoozes, call_updates, slow subscribers."""
+        step = 0
         while True:
-            await asyncio.sleep(0.25)
+            await asyncio.sleep(HOUSEKEEPING_S)
+            step += 1
             now = time.monotonic()
-            self.advance_quiet_calls(now)
-            self.expire_snoozes(time.time())
-            if now - last_updates >= 1.0:
-                last_updates = now
-                self.queue_call_updates()
-            for sub in list(self.subscribers):
-                sub.check_behind(now)
+            self.queue_call_updates(step % UPDATE_SLOTS)
+            if step % 5 == 0:
+                self.advance_quiet_calls(now)
+                self.expire_snoozes(time.time())
+                for sub in list(self.subscribers):
+                    sub.check_behind(now)
             self._schedule_flush()
 
     # --- HTTP -----------------------------------------------------------------
