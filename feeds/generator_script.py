@@ -16,16 +16,18 @@ turn list and one chunk in memory.
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from feeds.generator_plan import CallPlan, Effect
+from feeds.generator_plan import CallPlan, Effect, Transfer
 
-#: Samples computed at once per call.
+#: Samples computed at once per call, and turned into message dicts at once.
 CHUNK = 256
+SLICE = 32
 #: Per-sample jitter of a speaker's loudness (dB) and pitch (semitones).
 JITTER_DB = 2.0
 JITTER_ST = 1.0
@@ -58,6 +60,7 @@ class _PartyScript:
     coughs: list[tuple[float, float]] = field(default_factory=list)  # (time, dBFS)
     words: list[tuple[float, float, float, float]] = field(default_factory=list)  # t0, t1, +dB, +st
     effects: list[Effect] = field(default_factory=list)
+    table: np.ndarray = field(default_factory=lambda: np.empty((4, 0)))  # the turns, frozen
 
 
 class _Script:
@@ -65,16 +68,23 @@ class _Script:
 
     def __init__(self, plan: CallPlan) -> None:
         self.plan = plan
-        self.rng = np.random.default_rng(plan.seed)
+        # Scalars come from `random` (fast one at a time), per-sample noise from numpy.
+        self.rng = random.Random(plan.seed)
+        self.noise = np.random.default_rng(plan.seed)
         self.base = plan.start
         self.length = plan.end - plan.start
         self.parties = {"customer": _PartyScript(), "agent": _PartyScript()}
-        self.events: list[tuple[float, dict[str, Any]]] = []  # (relative t, fields)
+        # (relative t, event, talk_over's by, talk_over's dur, transfer): built into
+        # messages only when sent, so a live call holds no message dicts.
+        self.events: list[tuple[float, str, str | None, float | None, Transfer | None]] = []
         for effect in plan.effects:
             self.parties[effect.party].effects.append(self._rel_effect(effect))
         self._turns()
         self._incidents()
         self.events.sort(key=lambda e: e[0])
+        for script in self.parties.values():
+            script.table = np.array([script.starts, script.ends, script.dbs, script.sts])
+            script.starts, script.ends, script.dbs, script.sts = [], [], [], []
 
     def _rel(self, t: float) -> float:
         return t - self.base
@@ -97,11 +107,18 @@ class _Script:
         script = self.parties[party]
         script.starts.append(t0)
         script.ends.append(t1)
-        script.dbs.append(voice.db - quieter + float(rng.uniform(-TURN_DB, TURN_DB)))
-        script.sts.append(_st(voice.hz) + float(rng.uniform(-TURN_ST, TURN_ST)))
+        script.dbs.append(voice.db - quieter + rng.uniform(-TURN_DB, TURN_DB))
+        script.sts.append(_st(voice.hz) + rng.uniform(-TURN_ST, TURN_ST))
 
-    def _event(self, t: float, **fields: Any) -> None:
-        self.events.append((t, fields))
+    def _event(
+        self,
+        t: float,
+        event: str,
+        by: str | None = None,
+        dur: float | None = None,
+        transfer: Transfer | None = None,
+    ) -> None:
+        self.events.append((t, event, by, dur, transfer))
 
     def _turns(self) -> None:
         """Free turn-taking between fixed pieces (holds, scripted talk-overs) and anchors."""
@@ -110,12 +127,12 @@ class _Script:
         for hold in plan.holds:
             a, b = self._rel(hold.t0), self._rel(hold.t1)
             fixed.append((a, b, None))
-            self._event(a, event="hold_start")
-            self._event(b, event="hold_end")
+            self._event(a, "hold_start")
+            self._event(b, "hold_end")
         for over in plan.talk_overs:
             end = self._rel(over.t)
-            fixed.append((end - over.dur - float(rng.uniform(1.5, 3.0)),
-                          end + float(rng.uniform(2.0, 5.0)), over))
+            fixed.append((end - over.dur - rng.uniform(1.5, 3.0),
+                          end + rng.uniform(2.0, 5.0), over))
         anchors: list[tuple[float, str]] = []
         for e in plan.effects:
             anchors.append((self._rel(e.t0), e.party))
@@ -123,11 +140,7 @@ class _Script:
         for transfer in plan.transfers:
             t = self._rel(transfer.t)
             anchors.append((t, "agent"))
-            fields: dict[str, Any] = {"event": "transfer", "to": transfer.to, "mode": transfer.mode}
-            if transfer.agent:
-                fields["agent"] = transfer.agent
-                fields["team"] = transfer.team
-            self._event(t, **fields)
+            self._event(t, "transfer", transfer=transfer)
         fixed.sort(key=lambda f: f[0])
         anchors.sort()
         cursor, speaker = 0.0, "agent"
@@ -141,7 +154,7 @@ class _Script:
                 end = self._rel(over.t)
                 self._turn("customer", a, end)
                 self._turn("agent", end - over.dur, b)
-                self._event(end, event="talk_over", by="agent", dur=over.dur)
+                self._event(end, "talk_over", "agent", over.dur)
                 speaker = "customer"
             else:  # after a hold the agent speaks first
                 speaker = "agent"
@@ -159,30 +172,30 @@ class _Script:
         while b - t >= 0.6:
             cust_med, agent_med = TURN_MEDIANS[self._style(t)]
             median = cust_med if speaker == "customer" else agent_med
-            end = t + float(np.clip(median * rng.lognormal(0.0, 0.45), 0.8, 12.0))
+            end = t + min(max(median * rng.lognormvariate(0.0, 0.45), 0.8), 12.0)
             if end > b - 0.6:
                 end = b
             listener = "agent" if speaker == "customer" else "customer"
-            nxt = end + float(rng.uniform(0.15, 0.9))
+            nxt = end + rng.uniform(0.15, 0.9)
             if end < b:
-                r = float(rng.random())
+                r = rng.random()
                 if listener == "customer" and r < 0.10 and end - t > 3.5:
-                    overlap = round(float(rng.uniform(1.1, 2.5)), 2)  # the customer cuts in
+                    overlap = round(rng.uniform(1.1, 2.5), 2)  # the customer cuts in
                     nxt = end - overlap
-                    self._event(end, event="talk_over", by="customer", dur=overlap)
+                    self._event(end, "talk_over", "customer", overlap)
                 elif r < 0.2 and end - t > 1.5:
-                    overlap = round(float(rng.uniform(0.2, 0.8)), 2)  # starting a beat early
+                    overlap = round(rng.uniform(0.2, 0.8), 2)  # starting a beat early
                     nxt = end - overlap
-                    self._event(end, event="talk_over", by=listener, dur=overlap)
+                    self._event(end, "talk_over", listener, overlap)
             self._turn(speaker, t, end)
             room = min(end, nxt) - 1.2
             ends = self.parties[listener].ends
             earliest = max(t + 0.8, ends[-1] + 0.3 if ends else 0.0)
             if room > earliest and rng.random() < 0.35:  # "mm-hm"
-                at = float(rng.uniform(earliest, room))
-                blip = round(float(rng.uniform(0.3, 0.9)), 2)
+                at = rng.uniform(earliest, room)
+                blip = round(rng.uniform(0.3, 0.9), 2)
                 self._turn(listener, at, at + blip, quieter=4.0)
-                self._event(at + blip, event="talk_over", by=listener, dur=blip)
+                self._event(at + blip, "talk_over", listener, blip)
             if end >= b:
                 break
             t, speaker = nxt, listener
@@ -201,32 +214,33 @@ class _Script:
                 if any(a < t1 and t0 < b for a, b in busy) or rng.random() > 0.25:
                     continue
                 if party == "customer" and rng.random() < 0.4:
-                    at = float(rng.uniform(t0, t1))
-                    script.coughs.append((at, script.dbs[i] + float(rng.uniform(15.0, 25.0))))
+                    at = rng.uniform(t0, t1)
+                    script.coughs.append((at, script.dbs[i] + rng.uniform(15.0, 25.0)))
                 else:
                     longest = 1.0 if party == "customer" else 0.75
-                    length = float(rng.uniform(0.5, longest))
-                    w0 = float(rng.uniform(t0 + 1.5, t1 - 1.5 - length))
-                    script.words.append((w0, w0 + length, float(rng.uniform(10.0, 14.0)),
-                                         float(rng.uniform(1.0, 3.0))))
+                    length = rng.uniform(0.5, longest)
+                    w0 = rng.uniform(t0 + 1.5, t1 - 1.5 - length)
+                    script.words.append((w0, w0 + length, rng.uniform(10.0, 14.0),
+                                         rng.uniform(1.0, 3.0)))
                 last = t1
 
-    def party_chunk(
-        self, party: str, mids: np.ndarray, dt: float
-    ) -> tuple[list[float | None], list[float | None]]:
-        """(dBFS, Hz) of one party for the samples whose interval midpoints are `mids`."""
-        rng, script = self.rng, self.parties[party]
+    def party_chunk(self, party: str, mids: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
+        """(dBFS, Hz) of one party for the samples whose intervals' midpoints are `mids`.
+
+        NaN where the party is silent (dB and Hz) or voiced without a pitch (Hz).
+        """
+        noise, script = self.noise, self.parties[party]
         n = len(mids)
-        starts = np.asarray(script.starts)
+        starts, ends, dbs, sts = script.table
         if not len(starts):
-            return [None] * n, [None] * n
+            return np.full(n, np.nan), np.full(n, np.nan)
         idx = np.searchsorted(starts, mids, side="right") - 1
         at = np.maximum(idx, 0)
-        voiced = (idx >= 0) & (mids < np.asarray(script.ends)[at])
-        db = np.asarray(script.dbs)[at] + rng.normal(0.0, JITTER_DB, n)
-        st = np.asarray(script.sts)[at] + rng.normal(0.0, JITTER_ST, n)
-        voiced &= rng.random(n) >= PAUSE_P
-        pitched = voiced & (rng.random(n) >= UNPITCHED_P)
+        voiced = (idx >= 0) & (mids < ends[at])
+        db = dbs[at] + noise.normal(0.0, JITTER_DB, n)
+        st = sts[at] + noise.normal(0.0, JITTER_ST, n)
+        voiced &= noise.random(n) >= PAUSE_P
+        pitched = voiced & (noise.random(n) >= UNPITCHED_P)
         for e in script.effects:
             if e.t1 > mids[0] and e.t0 < mids[-1]:
                 ramp = np.clip(np.minimum(mids - e.t0, e.t1 - mids) / RAMP_S, 0.0, 1.0)
@@ -242,15 +256,33 @@ class _Script:
             i = int((at_t - first) // dt)
             if 0 <= i < n:
                 voiced[i], pitched[i], db[i] = True, False, level
-        db = np.round(np.minimum(db, -0.5), 1)
-        hz = np.round(100.0 * np.exp2(st / _ST_PER_OCTAVE), 1)
-        dbs = [v if ok else None for v, ok in zip(db.tolist(), voiced.tolist(), strict=True)]
-        hzs = [v if ok else None for v, ok in zip(hz.tolist(), pitched.tolist(), strict=True)]
-        return dbs, hzs
+        db = np.where(voiced, np.round(np.minimum(db, -0.5), 1), np.nan)
+        hz = np.where(pitched, np.round(100.0 * np.exp2(st / _ST_PER_OCTAVE), 1), np.nan)
+        return db, hz
+
+    def event_message(self, at: int) -> dict[str, Any]:
+        t, event, by, dur, transfer = self.events[at]
+        msg: dict[str, Any] = {"type": "event", "call": self.plan.call,
+                               "t": round(self.base + t, 3), "event": event}
+        if event == "talk_over":
+            msg["by"], msg["dur"] = by, dur
+        elif transfer is not None:
+            msg["to"], msg["mode"] = transfer.to, transfer.mode
+            if transfer.agent:
+                msg["agent"], msg["team"] = transfer.agent, transfer.team
+        return msg
+
+
+def _values(column: np.ndarray) -> list[float | None]:
+    return [None if v != v else v for v in column.tolist()]  # NaN -> None
 
 
 def call_messages(plan: CallPlan, dt: float = 0.25) -> Iterator[dict[str, Any]]:
-    """The call's messages in event-time order, from call_start to call_end (or its stop)."""
+    """The call's messages in event-time order, from call_start to call_end (or its stop).
+
+    Samples are computed CHUNK at a time with numpy and turned into dicts SLICE at
+    a time, so a live call holds a few arrays, not thousands of Python objects.
+    """
     call = plan.call
     yield {
         "type": "call_start", "call": call, "t": plan.start, "agent": plan.agent,
@@ -258,28 +290,35 @@ def call_messages(plan: CallPlan, dt: float = 0.25) -> Iterator[dict[str, Any]]:
         "customer": plan.customer,
     }
     script = _Script(plan)
-    events = [
-        ({"type": "event", "call": call, "t": round(plan.start + t, 3)} | fields)
-        for t, fields in script.events
-    ]
-    events = [e for e in events if e["t"] <= plan.stop]
+    events = script.events
+    n_events = len(events)
+    while n_events and round(plan.start + events[n_events - 1][0], 3) > plan.stop:
+        n_events -= 1
+    next_t = round(plan.start + events[0][0], 3) if n_events else math.inf
     n_samples = math.floor((plan.stop - plan.start) / dt + 1e-9)
     e_at = 0
     for k0 in range(0, n_samples, CHUNK):
-        k1 = min(k0 + CHUNK, n_samples)
-        ks = np.arange(k0 + 1, k1 + 1)
+        ks = np.arange(k0 + 1, min(k0 + CHUNK, n_samples) + 1)
         mids = ks * dt - dt / 2.0
-        c_db, c_hz = script.party_chunk("customer", mids, dt)
-        a_db, a_hz = script.party_chunk("agent", mids, dt)
-        times = np.round(plan.start + ks * dt, 3).tolist()
-        for i, t in enumerate(times):
-            while e_at < len(events) and events[e_at]["t"] < t:
-                yield events[e_at]
-                e_at += 1
-            yield {
-                "type": "sample", "call": call, "t": t, "dt": dt, "cust_pitch": c_hz[i],
-                "cust_db": c_db[i], "agent_pitch": a_hz[i], "agent_db": a_db[i],
-            }
-    yield from events[e_at:]
+        columns = (
+            np.round(plan.start + ks * dt, 3),
+            *script.party_chunk("customer", mids, dt),
+            *script.party_chunk("agent", mids, dt),
+        )
+        for s0 in range(0, len(ks), SLICE):
+            times, c_db, c_hz, a_db, a_hz = (
+                _values(column[s0:s0 + SLICE]) for column in columns)
+            for i, t in enumerate(times):
+                while next_t < t:
+                    yield script.event_message(e_at)
+                    e_at += 1
+                    next_t = round(plan.start + events[e_at][0], 3) if e_at < n_events else math.inf
+                yield {
+                    "type": "sample", "call": call, "t": t, "dt": dt, "cust_pitch": c_hz[i],
+                    "cust_db": c_db[i], "agent_pitch": a_hz[i], "agent_db": a_db[i],
+                }
+    while e_at < n_events:
+        yield script.event_message(e_at)
+        e_at += 1
     if plan.ended:
         yield {"type": "call_end", "call": call, "t": plan.end, "reason": "hangup"}
