@@ -103,7 +103,9 @@ class _Script:
 
     def _turn(self, party: str, t0: float, t1: float, quieter: float = 0.0) -> None:
         plan, rng = self.plan, self.rng
-        voice = plan.customer_voice if party == "customer" else plan.agent_voice_at(t0 + self.base)
+        # (The turn that starts at a transfer is the new agent's, rounding aside.)
+        voice = (plan.customer_voice if party == "customer"
+                 else plan.agent_voice_at(t0 + self.base + 1e-6))
         script = self.parties[party]
         script.starts.append(t0)
         script.ends.append(t1)
