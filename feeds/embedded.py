@@ -89,7 +89,7 @@ class DemoFloor:
             self._producer.result()  # the producer failed at once: raise its error
         hub = self.hub
         for _ in range(int(WARMUP_WAIT_S / 0.01)):  # frames still in flight on loopback
-            if hub.counts["messages"] + sum(hub.errors.values()) >= self.publisher.sent:
+            if hub.messages + sum(hub.errors.values()) >= self.publisher.sent:
                 return
             await asyncio.sleep(0.01)
 
