@@ -11,7 +11,7 @@ from feeds.config import DEFAULT
 from feeds.engine import Engine
 from feeds.flags import RULE_KINDS
 from feeds.generator import floor_messages, plan_floor
-from feeds.protocol import ProtocolError, iter_messages, validate
+from feeds.protocol import ProtocolError, decode_frame, encode_like, iter_messages, validate
 from tests.conftest import CallScript, raised, run
 
 SEEDS = range(5)
@@ -352,3 +352,18 @@ def test_same_messages_give_the_same_flags_whatever_the_batching() -> None:
     assert floor_flags(1) == one
     assert floor_flags(7) == one
     assert floor_flags(500) == one
+
+
+def test_json_and_msgpack_frames_give_the_same_flags() -> None:
+    messages = list(floor_messages(plan_floor(12, agents=4, duration_s=400.0)))
+    direct = run(messages)
+    assert len(raised(direct)) >= 3
+    assert run(decode_frame(encode_like(m, binary=False)) for m in messages) == direct
+    assert run(decode_frame(encode_like(m, binary=True)) for m in messages) == direct
+
+
+def test_absent_sample_fields_mean_silence_like_nulls() -> None:
+    s = warm(4).turns(20.0, turn=5.0, cust_db=12.0).hold(130.0).turns(20.0).end()
+    sparse = [{k: v for k, v in m.items() if v is not None} for m in s.messages]
+    assert run(sparse) == run(s.messages)
+    assert {f.rule for f in raised(run(sparse))} == {"customer_distress", "hold_long"}
