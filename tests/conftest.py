@@ -1,4 +1,7 @@
-"""Shared test helpers: a builder of one call's messages at realistic noise, and engine runs."""
+"""Shared test helpers: a builder of one call's messages at realistic noise, and engine runs.
+
+Import them with `from tests.conftest import CallScript, run, raised`.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-import pytest
 
 from feeds.engine import Engine
 from feeds.flags import Flag
@@ -118,9 +120,3 @@ def run(messages: Iterable[dict[str, Any]], engine: Engine | None = None) -> lis
 
 def raised(flags: Iterable[Flag], rule: str | None = None) -> list[Flag]:
     return [f for f in flags if f.state == "raised" and (rule is None or f.rule == rule)]
-
-
-@pytest.fixture
-def script() -> type[CallScript]:
-    """The CallScript class, for tests that build calls message by message."""
-    return CallScript
