@@ -267,15 +267,17 @@ class CallState:
         self.transfers += 1
         self.transfer_path.append(msg["to"])
         out = []
+        # Whoever answers after a transfer (a named agent, or whoever picks up from the
+        # queue of a blind one) is a new voice: a new baseline, and the previous agent's
+        # raised voice ends with their part in the call.
+        cleared = self._clear(
+            "agent_raised_voice", t, f"agent changed (transferred to {msg['to']})")
+        if cleared is not None:
+            out.append(cleared)
+        self.agent_party = self._new_agent_party()
         if msg.get("agent"):
-            # The previous agent's raised voice ends with their part in the call.
-            cleared = self._clear("agent_raised_voice", t,
-                                  f"agent changed (transferred to {msg['agent']})")
-            if cleared is not None:
-                out.append(cleared)
             self.agent = msg["agent"]
             self.agent_name = None
-            self.agent_party = self._new_agent_party()  # a new voice, a new baseline
         if msg.get("team"):
             self.team = msg["team"]
         rule = self.config.rules.transfers

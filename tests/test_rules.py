@@ -174,16 +174,15 @@ def test_agent_sub_threshold_and_single_loud_words_are_not_raised_voice(seed: in
 
 
 @pytest.mark.parametrize("mode", ["warm", "blind"])
-def test_transfer_to_a_new_agent_resets_the_agent_baseline(mode: str) -> None:
+def test_any_transfer_resets_the_agent_baseline(mode: str) -> None:
     s = warm(2)
     extra = {"agent": "s007", "team": "tier2"} if mode == "warm" else {}
     s.event("transfer", to="s007" if mode == "warm" else "tech.main", mode=mode, **extra)
     s.voices["agent"] = (-14.0, 200.0)  # the new agent speaks 10 dB louder than the old one
     flags = run(s.turns(60.0).end().messages)
-    if mode == "warm":  # a new agent, a new baseline: normal speech, no flag
-        assert raised(flags, "agent_raised_voice") == []
-    else:  # the same agent as far as anyone knows, suddenly 10 dB louder
-        assert len(raised(flags, "agent_raised_voice")) == 1
+    # Warm (a named agent) or blind (whoever answers the queue): a new voice, a new
+    # baseline, so the new agent's normal speech raises nothing.
+    assert raised(flags, "agent_raised_voice") == []
 
 
 def test_transfer_clears_the_previous_agents_raised_voice() -> None:
