@@ -258,6 +258,8 @@ def main() -> int:
                   f"delivered {f['delivered_per_s']:,.0f} msg/s "
                   f"({f['samples_per_s']:,.0f} samples/s to team subscribers)  "
                   f"(load process CPU {f['load_cpu']:.2f})", flush=True)
+    print("machine load average (1, 5, 15 min) at the end: "
+          + " ".join(f"{x:.2f}" for x in os.getloadavg()) + f" on {os.cpu_count()} cores")
     base, hub = figures["baseline"], figures["floorwatch"]
     print(f"{'ratio':>10}: p99 x{hub['p99_ms'] / base['p99_ms']:.2f}  "
           f"CPU x{hub['cpu'] / base['cpu']:.2f}  "

@@ -126,7 +126,7 @@ class Subscriber:
         binary: bool,
         snapshot_of: Callable[[str], Message | None],
         on_close: Callable[[Subscriber, str], None],
-        max_lag_ticks: int = 25,
+        max_lag_ticks: int = 50,
         max_pending: int = 50_000,
         max_essential: int = 200_000,
         max_behind_s: float = 10.0,

@@ -63,9 +63,9 @@ class Hub:
         self,
         config: Config = DEFAULT,
         store: Store | None = None,
-        tick_s: float = 0.02,
+        tick_s: float = 0.01,
         quiet_s: float = 2.0,
-        max_lag_ticks: int = 25,
+        max_lag_ticks: int = 50,
         max_pending: int = 50_000,
         max_behind_s: float = 10.0,
     ) -> None:
