@@ -35,6 +35,7 @@ from pathlib import Path
 import msgpack
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import broadcast, serve
+from websockets.exceptions import ConnectionClosed
 
 TICK_S = 0.05
 RATE_HZ = 4.0
@@ -155,6 +156,34 @@ def _batch_count(frame: bytes) -> int:
     return int.from_bytes(frame[len(BATCH_HEAD) + 1:len(BATCH_HEAD) + 1 + size], "big")
 
 
+async def slow_subscriber(url: str, teams: list[str], slow: dict) -> None:
+    """Wants every team's raw samples but reads only one frame every 100 ms."""
+    try:
+        async with connect(url + "/subscribe", max_size=None, max_queue=4) as ws:
+            await ws.send(msgpack.packb({"type": "subscribe", "teams": teams,
+                                         "batch": True}))
+            async for frame in ws:
+                msg = msgpack.unpackb(frame)
+                items = msg["items"] if msg["type"] == "batch" else [msg]
+                slow["received"] += len(items)
+                slow["call_updates"] += sum(1 for m in items if m["type"] == "call_update")
+                await asyncio.sleep(0.1)
+    except ConnectionClosed as exc:
+        slow["closed"] = f"{exc.rcvd.code} {exc.rcvd.reason}" if exc.rcvd else str(exc)
+    else:
+        slow["closed"] = f"{ws.close_code} {ws.close_reason}"
+
+
+async def healthz(url: str) -> dict:
+    host, port = url.removeprefix("ws://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+    response = await reader.read()
+    writer.close()
+    head, _, body = response.partition(b"\r\n\r\n")
+    return json.loads(body) if head.startswith(b"HTTP/1.1 200") else {}
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -183,6 +212,9 @@ async def run_load(url: str, pid: int, args: argparse.Namespace) -> dict:
             teams, detail = None, "summary"
         tasks.append(asyncio.create_task(subscriber(url, teams, detail, results, ready)))
     await asyncio.gather(*(r.wait() for r in readies))
+    slow = {"received": 0, "call_updates": 0, "closed": None}
+    if args.slow:
+        tasks.append(asyncio.create_task(slow_subscriber(url, team_ids, slow)))
     share = -(-len(calls) // args.producers)
     tasks += [asyncio.create_task(producer(url, calls[i:i + share], stop))
               for i in range(0, len(calls), share)]
@@ -192,6 +224,7 @@ async def run_load(url: str, pid: int, args: argparse.Namespace) -> dict:
     await asyncio.sleep(args.seconds)
     cpu1, wall1, load1 = cpu_seconds(pid), time.monotonic(), time.process_time()
     results.measuring = False
+    health = await healthz(url)
     stop.set()
     await asyncio.sleep(TICK_S * 2)
     for task in tasks:
@@ -207,6 +240,8 @@ async def run_load(url: str, pid: int, args: argparse.Namespace) -> dict:
         "rss_mb": peak_rss_mb(pid),
         "delivered_per_s": results.delivered / wall,
         "samples_per_s": len(lat) / wall,
+        "slow": {**slow, "coalesced": health.get("coalesced"),
+                 "closed_by_hub": health.get("slow_subscribers_closed")},
     }
 
 
@@ -228,6 +263,8 @@ def main() -> int:
     parser.add_argument("--managers", type=int, default=5,
                         help="subscribers watching all teams in summary detail")
     parser.add_argument("--producers", type=int, default=5)
+    parser.add_argument("--slow", type=int, default=1, choices=(0, 1),
+                        help="add a subscriber to every team's samples that reads 10 frames/s")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--serve-baseline", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -237,7 +274,8 @@ def main() -> int:
     floorwatch = str(Path(sys.executable).parent / "floorwatch")
     print(f"{args.calls} calls in {args.teams} teams at {RATE_HZ:g} Hz "
           f"({args.calls * RATE_HZ:,.0f} samples/s) from {args.producers} producers to "
-          f"{args.subscribers} subscribers ({args.managers} all-teams summary), "
+          f"{args.subscribers} subscribers ({args.managers} all-teams summary"
+          f"{', plus 1 slow all-teams raw subscriber' if args.slow else ''}), "
           f"{args.seconds:g} s measured after {WARMUP_S:g} s warm-up", flush=True)
     figures = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -258,6 +296,11 @@ def main() -> int:
                   f"delivered {f['delivered_per_s']:,.0f} msg/s "
                   f"({f['samples_per_s']:,.0f} samples/s to team subscribers)  "
                   f"(load process CPU {f['load_cpu']:.2f})", flush=True)
+            if args.slow:
+                slow = f["slow"]
+                print(f"{'':>10}  slow subscriber: received {slow['received']:,} messages "
+                      f"({slow['call_updates']:,} call_updates), hub coalesced "
+                      f"{slow['coalesced']}, closed: {slow['closed'] or 'no'}", flush=True)
     print("machine load average (1, 5, 15 min) at the end: "
           + " ".join(f"{x:.2f}" for x in os.getloadavg()) + f" on {os.cpu_count()} cores")
     base, hub = figures["baseline"], figures["floorwatch"]
