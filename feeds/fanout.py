@@ -152,7 +152,6 @@ class Subscriber:
         self._stale: set[str] = set()
         self.behind_since: float | None = None
         self.coalesced = 0
-        self.sent = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self.closed = False
@@ -269,7 +268,6 @@ class Subscriber:
                 while self._pending or self._stale:
                     for frame in self._take():
                         await self.ws.send(frame)
-                        self.sent += 1
                 self._sending = False
                 self.behind_since = None
         except ConnectionClosed:

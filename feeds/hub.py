@@ -305,12 +305,12 @@ class Hub:
         return {"type": "hello", "server": SERVER_NAME, "protocol": PROTOCOL_VERSION,
                 "t": time.time()}
 
-    def _team_of_call(self, where: str, sub: Subscriber, call_id: str) -> str:
+    async def _team_of_call(self, where: str, sub: Subscriber, call_id: str) -> str:
         call = self.engine.calls.get(call_id)
         if call is not None:
             team = call.team
         else:
-            ended = self.store.ended_call(call_id) if self.store else None
+            ended = await self.store.ended_call(call_id) if self.store else None
             if ended is None:
                 raise ProtocolError(f"{where}.call: unknown call {call_id!r}", code="unknown_call")
             team = ended["team"]
@@ -348,7 +348,7 @@ class Hub:
             self._broadcast(flag["team"], dict(flag), flag["call"])
 
     async def _note(self, sub: Subscriber, msg: Message) -> None:
-        team = self._team_of_call("note", sub, msg["call"])
+        team = await self._team_of_call("note", sub, msg["call"])
         note = {"type": "note", "call": msg["call"], "text": msg["text"], "by": sub.user,
                 "t": time.time()}
         if self.store is not None:
@@ -359,7 +359,7 @@ class Hub:
         call_id = msg["call"]
         if call_id not in self.engine.calls:
             raise ProtocolError(f"action.call: no live call {call_id!r}", code="unknown_call")
-        team = self._team_of_call("action", sub, call_id)
+        team = await self._team_of_call("action", sub, call_id)
         control = {"type": "control", "call": call_id, "action": msg["action"],
                    "by": sub.user, "t": time.time()}
         producer = self.owner.get(call_id)

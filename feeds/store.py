@@ -173,8 +173,9 @@ class Store:
             "SELECT message FROM flags WHERE state != 'cleared'").fetchall())
         return {flag["id"]: flag for flag in (json.loads(row[0]) for row in rows)}
 
-    def ended_call(self, call: str) -> dict[str, Any] | None:
-        row = self.run_sync(lambda db: db.execute(
+    async def ended_call(self, call: str) -> dict[str, Any] | None:
+        """The stored summary of an ended call, or None if the store does not know it."""
+        row = await self.run(lambda db: db.execute(
             "SELECT summary FROM calls WHERE call = ?", (call,)).fetchone())
         return None if row is None else json.loads(row[0])
 

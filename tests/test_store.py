@@ -61,7 +61,7 @@ async def test_everything_survives_reopening_and_history_filters(tmp_path):
         assert [c["call"] for c in await store.history(None, ["red"], 1, [])] == ["c2"]
         live = await store.history(None, ["blue"], None, [_summary("c9", "blue", 500.0)])
         assert [(c["call"], c.get("live")) for c in live] == [("c3", None), ("c9", True)]
-        assert store.ended_call("c2")["team"] == "red"
-        assert store.ended_call("nope") is None
+        assert (await store.ended_call("c2"))["team"] == "red"
+        assert await store.ended_call("nope") is None
     finally:
         store.close()
