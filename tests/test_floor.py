@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from feeds.floor import EndedCall, Floor, agent_stats, ordered, visible
+from feeds.floor import EndedCall, Floor, agent_stats
 
 T0 = 1_700_000_000.0
 
@@ -35,24 +35,24 @@ def test_intervene_call_sorts_first_and_acked_after_raised():
         flag("c4", "customer_distress", "intervene", severity=3),
     ], wall=0.0)
     frame = floor.take(0.0)
-    assert ordered(frame.rows.values()) == ["c4", "c3", "c2", "c1"]
+    assert floor.order() == ["c4", "c3", "c2", "c1"]
     floor.apply(flag("c4", "customer_distress", "intervene", state="acked", severity=3,
                      by="sam"), 0.0)
     frame = floor.take(0.0)
-    assert frame.changed == {"c4"}
-    assert ordered(frame.rows.values()) == ["c3", "c4", "c2", "c1"]
+    assert frame.changed == frame.reranked == {"c4"}
+    assert floor.order() == ["c3", "c4", "c2", "c1"]
     assert frame.rows["c4"].flags[0].by == "sam"
-    assert ordered(frame.rows.values(), by_agent=True) == ["c1", "c2", "c3", "c4"]
+    assert floor.order(by_agent=True) == ["c1", "c2", "c3", "c4"]
 
 
 def test_cleared_and_snoozed_flags_leave_the_need_order():
     floor = Floor()
     floor.apply_all([start("c1", "ann"), start("c2", "bob", t=T0 + 5),
                      flag("c2", "hold_long", "intervene")], 0.0)
-    assert ordered(floor.take(0.0).rows.values()) == ["c2", "c1"]
+    assert floor.order() == ["c2", "c1"]
     floor.apply(flag("c2", "hold_long", "intervene", state="snoozed", until=T0 + 400), 0.0)
     frame = floor.take(0.0)
-    assert ordered(frame.rows.values()) == ["c1", "c2"]
+    assert floor.order() == ["c1", "c2"]
     assert frame.rows["c2"].flags[0].until == T0 + 400
     floor.apply(flag("c2", "hold_long", "intervene", state="cleared"), 0.0)
     assert floor.take(0.0).rows["c2"].flags == ()
@@ -69,10 +69,11 @@ def test_updates_between_frames_coalesce_into_one_row():
                      "agent_db": -25.0}, 1.0)
     frame = floor.take(1.0)
     assert frame.changed == {"c1"}
+    assert frame.reranked == frozenset()  # level updates never move a row
     row = frame.rows["c1"]
     assert row.transfers == 1
-    assert row.levels["cust_db"] == -11.0
-    assert row.trends["cust_db"][-1] == -11.0
+    assert row.level("cust_db") == -11.0
+    assert row.trend("cust_db")[-1] == -11.0
     assert floor.take(1.0).changed == frozenset()
 
 
@@ -168,18 +169,20 @@ def test_filters_by_team_kind_and_text():
         start("c3", "cid", team="blue", queue="billing"),
         flag("c3", "talk_over", "coach"),
     ], 0.0)
-    rows = floor.take(0.0).rows
-    assert {r.call for r in visible(rows, teams=frozenset({"blue"}))} == {"c2", "c3"}
-    assert {r.call for r in visible(rows, kinds=frozenset({"coach"}))} == {"c3"}
-    assert {r.call for r in visible(rows, text="BILL")} == {"c1", "c3"}
-    assert {r.call for r in visible(rows, text="lee")} == {"c1"}
-    assert visible(rows, teams=frozenset({"red"}), kinds=frozenset({"coach"})) == []
+    assert floor.take(0.0).teams == {"red", "blue"}
+    assert set(floor.order(teams=frozenset({"blue"}))) == {"c2", "c3"}
+    assert floor.order(kinds=frozenset({"coach"})) == ["c3"]
+    assert set(floor.order(text="BILL")) == {"c1", "c3"}
+    assert floor.order(text="lee") == ["c1"]
+    assert floor.order(teams=frozenset({"red"}), kinds=frozenset({"coach"})) == []
 
 
 def test_detail_keeps_samples_timeline_and_flag_evidence():
     floor = Floor()
+    floor.apply_all([start("c1", "ann"), start("c2", "bob")], 0.0)
+    floor.focus("c1")  # only the call on the detail screen keeps detail points
     floor.apply_all([
-        start("c1", "ann"),
+        {"type": "sample", "call": "c2", "t": T0 + 1, "dt": 1.0, "cust_db": -20.0},
         {"type": "sample", "call": "c1", "t": T0 + 1, "dt": 1.0, "cust_db": -30.0,
          "cust_pitch": 180.0, "agent_db": None},
         {"type": "event", "call": "c1", "t": T0 + 2, "event": "transfer", "to": "tier2",
@@ -205,6 +208,10 @@ def test_detail_keeps_samples_timeline_and_flag_evidence():
                  "flags": [flag("c1", "transfers", "intervene", t=T0 + 3)]}, 0.0)
     assert len(floor.detail("c1").timeline) == 4
     assert [p.cust_db for p in floor.detail("c1").points] == [-30.0]
+    assert floor.detail("c2").points == ()
+    floor.focus("c2")  # seeded from the board's short trend
+    assert [p.cust_db for p in floor.detail("c2").points] == [-20.0]
+    assert floor.detail("c1").points == ()
     assert floor.flag("c1:transfers:1") == detail.flags[0]
 
 

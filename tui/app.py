@@ -11,6 +11,7 @@ to the hub and shows the result when the hub broadcasts it back.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -125,8 +126,14 @@ class FloorwatchApp(App[None]):
         for error in frame.errors[-3:]:
             self.notify(error, title="feed problem", severity="warning", timeout=6)
         screen = self.screen
+        if isinstance(screen, FloorScreen) and not screen.ready:
+            return  # not composed yet; it gets a full frame on the next tick
         # A screen that was not on top missed the deltas: it redraws from the whole floor.
         full = self._redraw or screen is not self._last_screen
+        if frame.resync:
+            # The floor just loaded: move it out of the collector's sight. A full
+            # collection over 5,000 calls costs 30 ms, a visible stutter every few seconds.
+            gc.freeze()
         self._redraw = False
         self._last_screen = screen
         with self.batch_update():
@@ -184,6 +191,7 @@ class FloorwatchApp(App[None]):
         if call == self._focus:
             return
         self._focus = call
+        self.floor.focus(call)
         self.run_worker(self.feed.set_focus([] if call is None else [call]), group="focus")
 
     def action_help(self) -> None:

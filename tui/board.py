@@ -10,7 +10,7 @@ terminal is narrow, so 80 columns still show what matters most.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -112,6 +112,8 @@ class Board(ScrollView, can_focus=True):
         self._cache: dict[str, tuple[CallRow, tuple, Strip]] = {}
         self._columns: list[Column] = []
         self.repaints = 0  # full repaints of the board, for the benchmark
+        self.moves = 0  # cursor moves asked for, and the last one a repaint showed:
+        self.painted_moves = 0  # the benchmark's key -> repaint latency
 
     # --- data in ---------------------------------------------------------------
 
@@ -120,9 +122,15 @@ class Board(ScrollView, can_focus=True):
         return self.order[self.cursor] if 0 <= self.cursor < len(self.order) else None
 
     def show(self, rows: Mapping[str, CallRow], order: Sequence[str] | None, now: float,
-             empty_text: str) -> None:
-        """New rows (and a new order, when it changed); keep the cursor on its call."""
+             empty_text: str, changed: Set[str]) -> None:
+        """New rows (and a new order, when it changed); keep the cursor on its call.
+        Repaints only when something on screen changed: a shown row, the order, the text,
+        or the second the timers show."""
         keep = self.cursor_call
+        top = int(self.scroll_offset.y)
+        shown = self.order[top:top + self.size.height]
+        stale = (order is not None or empty_text != self.empty_text
+                 or int(now) != int(self.now) or any(c in changed for c in shown))
         self.rows = rows
         self.now = now
         self.empty_text = empty_text
@@ -136,7 +144,8 @@ class Board(ScrollView, can_focus=True):
             self._keep_cursor_visible()
         if len(self._cache) > 4 * max(64, self.size.height):
             self._cache.clear()
-        self.refresh()
+        if stale:
+            self.refresh()
 
     # --- drawing -----------------------------------------------------------
 
@@ -155,6 +164,7 @@ class Board(ScrollView, can_focus=True):
         base = self.rich_style
         if y == 0:
             self.repaints += 1
+            self.painted_moves = self.moves
             return self._header(width, base)
         index = self.scroll_offset.y + y - 1
         if not self.order:
@@ -228,21 +238,21 @@ class Board(ScrollView, can_focus=True):
             elif col.key == "talk":
                 text = str(row.talk_overs) if row.talk_overs else "·"
             elif col.key == "cust":
-                text = sparkline(row.trends["cust_db"], w)
+                text = sparkline(row.trend("cust_db"), w)
                 if row.cust_spike:
                     style = base + self._style("board--spike")
             elif col.key == "agentlvl":
-                text = sparkline(row.trends["agent_db"], w)
+                text = sparkline(row.trend("agent_db"), w)
                 if row.agent_spike:
                     style = base + self._style("board--spike")
             else:  # pitch
-                text = sparkline(row.trends["cust_pitch"], w, 80.0, 400.0)
+                text = sparkline(row.trend("cust_pitch"), w, 80.0, 400.0)
             text = text[:w]
             text = text.rjust(w) if col.right else text.ljust(w)
             segments.append(Segment(text, style))
             segments.append(Segment(" ", base))
-        strip = Strip(segments)
-        return strip.extend_cell_length(width, base).crop(0, width)
+        # Runs of one style become one segment: fewer segments, cheaper compositing.
+        return Strip(segments).simplify().extend_cell_length(width, base).crop(0, width)
 
     # --- cursor and keys ---------------------------------------------------------
 
@@ -255,6 +265,7 @@ class Board(ScrollView, can_focus=True):
             self.scroll_to(y=self.cursor - rows_visible + 1, animate=False)
 
     def move_to(self, index: int) -> None:
+        self.moves += 1
         if not self.order:
             return
         self.cursor = max(0, min(index, len(self.order) - 1))

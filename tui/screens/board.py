@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Input, Static
 
-from feeds.floor import KINDS, CallRow, Frame, ordered, visible
+from feeds.floor import KINDS, CallRow, Frame
 from tui.board import Board
 from tui.screens.base import FloorScreen, clock_text
 from tui.widgets import CountsBar, StatusLine
@@ -35,8 +35,6 @@ class BoardScreen(FloorScreen):
         self.kind: str | None = None
         self.team: str | None = None
         self.text = ""
-        self._rows: dict[str, CallRow] = {}
-        self._keys: dict[str, tuple] = {}
         self._teams: list[str] = []
         self.order: list[str] = []
 
@@ -59,31 +57,22 @@ class BoardScreen(FloorScreen):
 
     def show_frame(self, frame: Frame, wall: float, full: bool) -> None:
         super().show_frame(frame, wall, full)
-        rows = frame.rows
-        resort = full or frame.resync or bool(frame.removed) or self._filtering
-        if not resort:
-            key = CallRow.by_agent if self.by_agent else CallRow.need
-            for call in frame.changed:
-                new = key(rows[call])
-                if self._keys.get(call) != new:
-                    resort = True
-                    break
         order = None
-        if resort:
-            shown = visible(rows, self._team_set, self._kind_set, self.text)
-            key = CallRow.by_agent if self.by_agent else CallRow.need
-            self._keys = {row.call: key(row) for row in shown}
-            order = ordered(shown, self.by_agent)
+        # Sort only when the order can have changed: flags, agent, team or queue of some
+        # call changed, or calls came or went. Level updates never move a row.
+        if full or frame.resync or frame.removed or frame.reranked:
+            order = self.floor_app.floor.order(self._team_set, self._kind_set, self.text,
+                                               self.by_agent)
             self.order = order
-            if full or frame.resync or len(self._teams) != len({r.team for r in rows.values()}):
-                self._teams = sorted({r.team for r in rows.values()})
+        self._teams = sorted(frame.teams)
         live = frame.status.live(wall)
         down = self.query_one("#down", Static)
         down.display = not live
         if not live:
             down.update(f" FEED DOWN — timers paused at {clock_text(frame.now)} UTC; "
                         "the board shows the last known state ")
-        self.board.show(rows, order, frame.now, self._empty_text(frame, live))
+        self.board.show(frame.rows, order, frame.now, self._empty_text(frame, live),
+                        frame.changed)
         self.query_one(CountsBar).view = self._view_text()
 
     @property

@@ -83,7 +83,7 @@ class DetailScreen(FloorScreen):
         self.query_one("#call-title", Static).update(title)
         for plot in self.query(LevelPlot):
             plot.points = detail.points
-            plot.baseline = row.baselines.get(plot.metric)
+            plot.baseline = row.baseline(plot.metric)
         if detail.flags != self._flags:
             self._show_flags(detail.flags, now)
         if len(detail.timeline) != self._timeline_len:
