@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import signal
 import socket
 import sys
 import time
@@ -504,7 +505,7 @@ def server_url(server: Server, path: str = "") -> str:
 
 
 async def run(host: str, port: int, db: str | None, config: Config) -> None:
-    """Serve until cancelled (Ctrl-C); the store is flushed and closed on the way out."""
+    """Serve until Ctrl-C or SIGTERM; the store is flushed and closed on the way out."""
     store = Store(db or default_path())
     try:
         hub = Hub(config, store)
@@ -512,7 +513,9 @@ async def run(host: str, port: int, db: str | None, config: Config) -> None:
             print(f"floorwatch hub on {server_url(server)}  "
                   f"(publish: /publish, subscribe: /subscribe, health: /healthz; "
                   f"db {store.path})", flush=True)
-            await asyncio.Future()
+            stop = asyncio.Event()
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+            await stop.wait()
     finally:
         store.close()
 
