@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
+from feeds.generator import floor_messages
 from feeds.protocol import decode_frame, encode_like
 from tests.hubkit import (
     hub_running,
@@ -139,3 +140,45 @@ async def test_history_has_ended_calls_with_flags_and_notes(tmp_path):
     assert all(f["state"] == "cleared" for f in calls["blue-0"]["flags"])
     assert calls["blue-1"]["notes"][0]["text"] == "nice"
     assert calls["blue-0"]["hold_total"] > 100
+
+
+async def test_generated_floor_with_team_changing_transfers_is_routed_by_team(tmp_path):
+    floor = list(floor_messages(seed=3, agents=8, duration_s=300.0, teams=2))
+    call_teams: dict[str, set[str]] = defaultdict(set)
+    for m in floor:
+        if m["type"] == "call_start" or (m["type"] == "event" and m.get("team")):
+            call_teams[m["call"]].add(m["team"])
+    teams = sorted(set().union(*call_teams.values()))
+    assert len(teams) >= 3  # the two floor teams and at least one transfer target
+    mine = {team: {c for c, ts in call_teams.items() if team in ts} for team in teams}
+    async with hub_running(tmp_path / "hub.db") as (hub, url):
+
+        async def watch(team: str) -> list[dict]:
+            async with subscribe_to(url) as ws:
+                await ws.send(encode_like({"type": "subscribe", "teams": [team],
+                                           "batch": True}, True))
+                seen = await read_until(ws, lambda m: m["type"] == "snapshot")
+                seen += await read_until(ws, lambda m: m["type"] == "note")
+                return seen
+
+        watchers = [asyncio.create_task(watch(team)) for team in teams]
+        while len(hub.subscribers) < len(teams):
+            await asyncio.sleep(0.01)
+        assert await publish(url, floor, binary=True) == []
+        async with subscribe_to(url) as ws:  # a note on every team ends each watcher
+            await ws.send(encode_like({"type": "subscribe", "teams": None}, True))
+            await read_until(ws, lambda m: m["type"] == "snapshot")
+            for team in teams:
+                call = min(mine[team])
+                await ws.send(encode_like({"type": "note", "call": call, "text": team}, True))
+            results = await asyncio.gather(*watchers)
+    all_flags = []
+    for team, seen in zip(teams, results, strict=True):
+        calls = {m["call"] for m in seen if "call" in m and m["type"] != "note"}
+        assert calls == mine[team], team
+        flags = [m for m in seen if m["type"] == "flag"]
+        assert all(f["team"] == team for f in flags)
+        all_flags += flags
+    got = {c: sorted(fs) for c, fs in _by_call(all_flags).items()}
+    want = {c: sorted(fs) for c, fs in _by_call(replay_flags(floor)).items()}
+    assert got == want
