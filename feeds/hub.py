@@ -66,6 +66,7 @@ class Hub:
         store: Store | None = None,
         tick_s: float = 0.01,
         quiet_s: float = 2.0,
+        orphan_s: float = 600.0,
         max_lag_ticks: int = 50,
         max_pending: int = 50_000,
         max_behind_s: float = 10.0,
@@ -74,6 +75,7 @@ class Hub:
         self.store = store
         self.tick_s = tick_s
         self.quiet_s = quiet_s
+        self.orphan_s = orphan_s
         self.max_lag_ticks = max_lag_ticks
         self.max_pending = max_pending
         self.max_behind_s = max_behind_s
@@ -395,6 +397,21 @@ class Hub:
                 for flag in self.engine.advance(call_id, t + (now - seen)):
                     self._flag(flag, call.team, call.agent)
 
+    def end_orphans(self, now: float) -> None:
+        """End calls whose producer is gone and that have been silent for `orphan_s`.
+
+        Without this a producer that dies mid-call leaves its calls on every board
+        for ever. The call ends at its last event time plus the silence, reason
+        "producer gone", exactly as if the producer had sent that `call_end`.
+        """
+        for call_id, call in list(self.engine.calls.items()):
+            t, seen = self.seen.get(call_id, (call.t, now))
+            if now - seen >= self.orphan_s and self.owner.get(call_id) not in self.producers:
+                end = {"type": "call_end", "call": call_id, "t": t + (now - seen),
+                       "reason": "producer gone"}
+                self.ingest(end, None, now)
+                self.counts["orphans_ended"] += 1
+
     def queue_call_updates(self, slot: int) -> None:
         """call_updates for one slot of changed calls, for summary subscribers.
 
@@ -431,6 +448,7 @@ class Hub:
             self.queue_call_updates(step % UPDATE_SLOTS)
             if step % 5 == 0:
                 self.advance_quiet_calls(now)
+                self.end_orphans(now)
                 self.expire_snoozes(time.time())
                 for sub in list(self.subscribers):
                     sub.check_behind(now)

@@ -71,3 +71,19 @@ async def test_action_is_forwarded_to_the_calls_producer_and_echoed():
         await ws.send(encode_like({"type": "action", "call": "c", "action": "listen"}, True))
         error = (await read_until(ws, lambda m: m["type"] == "error"))[-1]
         assert error["code"] == "no_producer"
+
+
+async def test_calls_of_a_vanished_producer_end_after_a_silence():
+    async with hub_running(orphan_s=0.3) as (hub, url), subscribe_to(url) as ws:
+        await ws.send(encode_like({"type": "subscribe", "teams": None}, False))
+        await read_until(ws, lambda m: m["type"] == "snapshot")
+        async with connect(url + "/publish") as producer:
+            await producer.send(encode_like(
+                {"type": "batch", "items": _hold_call("gone", 3.0)}, True))
+            await read_until(ws, lambda m: m["type"] == "call_start")
+            await asyncio.sleep(0.5)  # silent, but its producer is still connected
+            assert "gone" in hub.engine.calls
+        end = (await read_until(ws, lambda m: m["type"] == "call_end", timeout=30))[-1]
+        assert (end["call"], end["reason"]) == ("gone", "producer gone")
+        assert end["t"] > T0 + 5 + 3.0
+        assert hub.counts["orphans_ended"] == 1
