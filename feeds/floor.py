@@ -556,11 +556,14 @@ class Floor:
             self._end(call_id, None)
         self._calls = fresh
         self._orphan_flags.clear()
+        taken = []
         for item in flags:
             try:
-                self._take_flag(FlagView.from_message(item), alert=False)
+                taken.append(FlagView.from_message(item))
             except FloorError as exc:
                 self._errors.append(str(exc))
+        for flag in sorted(taken, key=lambda f: f.t):
+            self._take_flag(flag, alert=False)
         self._rows = {}
         self._stale = set(fresh)
         self._dirty = set(fresh)
@@ -724,6 +727,9 @@ class Floor:
         else:
             known = entry.flags.get(flag.id)
             entry.set_flag(flag)
+            if known is None and not alert:
+                # Open when we connected: listed under alerts, but it rings no bell.
+                self.alerts.appendleft(flag)
             if known is None or (known.state, known.by) != (flag.state, flag.by):
                 # A resubscribe's snapshot repeats open flags: the timeline keeps changes only.
                 by = f" by {flag.by}" if flag.by else ""

@@ -127,6 +127,9 @@ def test_snapshot_replaces_the_floor_and_keeps_open_flags():
     assert set(frame.rows) == {"c9"}
     assert "old" in frame.removed
     assert frame.rows["c9"].flags[0].badge == "!T"
+    # Open at connect: listed under alerts, but not a new transition (no bell).
+    assert frame.alerts == ()
+    assert [f.id for f in floor.alerts] == ["c9:transfers:1"]
 
 
 def test_bad_messages_are_reported_by_field_and_nothing_else_is_lost():

@@ -53,7 +53,7 @@ COLUMNS: tuple[Column, ...] = (
 
 
 def layout(width: int) -> list[Column]:
-    """The columns that fit in `width`, in display order; agent and state widen to fill."""
+    """The columns that fit in `width`, in display order; text columns widen to fill."""
     chosen = list(COLUMNS)
     for priority in sorted({c.priority for c in COLUMNS}, reverse=True):
         if sum(c.width + 1 for c in chosen) <= width:
@@ -62,11 +62,16 @@ def layout(width: int) -> list[Column]:
             break
         chosen = [c for c in chosen if c.priority != priority]
     spare = width - sum(c.width + 1 for c in chosen)
-    if spare > 0:
-        extra = min(spare, 16)
-        chosen = [Column(c.key, c.title, c.width + extra, c.priority, c.right)
-                  if c.key == "agent" else c for c in chosen]
-    return chosen
+    grown = []
+    for col in chosen:
+        extra = min(spare, GROW.get(col.key, 0))
+        spare -= extra
+        grown.append(Column(col.key, col.title, col.width + extra, col.priority, col.right))
+    return grown
+
+
+#: Extra width the text columns take, in this order, when the terminal has room.
+GROW = {"agent": 10, "team": 4, "queue": 8}
 
 
 class Board(ScrollView, can_focus=True):
