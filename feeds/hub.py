@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
+import msgpack
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
@@ -44,6 +45,7 @@ from feeds.protocol import (
     ProtocolError,
     decode_frame,
     encode_like,
+    validate,
 )
 from feeds.store import Store, default_path
 
@@ -53,6 +55,8 @@ HARD_MAX_SIZE = 4 * MAX_MESSAGE_BYTES
 #: Housekeeping runs this often; call_updates go out in UPDATE_SLOTS steps a second.
 HOUSEKEEPING_S = 0.05
 UPDATE_SLOTS = 20
+#: What a batch may hold.
+ITEM_TYPES = PRODUCER_TYPES - {"batch"}
 #: Errors sent back for one frame; the rest are only counted.
 MAX_ERRORS_PER_FRAME = 20
 
@@ -218,24 +222,31 @@ class Hub:
                 self.producers[ws] = binary
                 self.counts["frames_in"] += 1
                 problems: list[ProtocolError] = []
+                items: list[Message | None]
                 try:
                     msg = decode_frame(frame, PRODUCER_TYPES)
+                    batch = msg["type"] == "batch"
+                    items = msg["items"] if batch else [msg]
                 except ProtocolError as exc:
-                    problems.append(exc)
-                else:
-                    now = time.monotonic()
-                    items = msg["items"] if msg["type"] == "batch" else (msg,)
-                    for i, item in enumerate(items):
-                        try:
-                            if item["type"] == "sample":
-                                self.ingest_sample(item, ws, now)
-                            else:
-                                self.ingest(item, ws, now)
-                        except ProtocolError as exc:
-                            if msg["type"] == "batch":
-                                exc = ProtocolError(f"batch.items[{i}]: {exc.detail}", exc.code)
-                            problems.append(exc)
-                    self._schedule_flush()
+                    batch = exc.detail.startswith("batch.items[")
+                    # one bad item in a batch: check them one by one and take the good ones
+                    items = _batch_items(frame, problems) if batch else []
+                    if not batch:
+                        problems.append(exc)
+                now = time.monotonic()
+                for i, item in enumerate(items):
+                    if item is None:
+                        continue
+                    try:
+                        if item["type"] == "sample":
+                            self.ingest_sample(item, ws, now)
+                        else:
+                            self.ingest(item, ws, now)
+                    except ProtocolError as exc:
+                        if batch:
+                            exc = ProtocolError(f"batch.items[{i}]: {exc.detail}", exc.code)
+                        problems.append(exc)
+                self._schedule_flush()
                 for exc in problems[:MAX_ERRORS_PER_FRAME]:
                     await ws.send(encode_like(exc.to_message(), binary))
                 for exc in problems:
@@ -517,6 +528,22 @@ async def running_hub(
 def server_url(server: Server, path: str = "") -> str:
     host, port = next(iter(server.sockets)).getsockname()[:2]
     return f"ws://{host}:{port}{path}"
+
+
+def _batch_items(frame: str | bytes, problems: list[ProtocolError]) -> list[Message | None]:
+    """A batch frame whose items did not all validate: each item checked on its own.
+
+    Bad items become None and an error naming their index; the rest are kept.
+    """
+    raw = json.loads(frame) if isinstance(frame, str) else msgpack.unpackb(frame, raw=False)
+    items: list[Message | None] = []
+    for i, item in enumerate(raw["items"]):
+        try:
+            items.append(validate(item, ITEM_TYPES))
+        except ProtocolError as exc:
+            problems.append(ProtocolError(f"batch.items[{i}]: {exc.detail}", exc.code))
+            items.append(None)
+    return items
 
 
 # --- command line -------------------------------------------------------------

@@ -64,12 +64,23 @@ async def test_bad_frames_get_named_errors_and_are_counted():
         reply = await _reply(ws, json.dumps(batch))
         assert reply["detail"].startswith("batch.items[1]: sample.call: unknown call")
         assert hub.engine.calls["c1"].on_hold
+        # a malformed item costs only itself too
+        batch = {"type": "batch", "items": [
+            {"type": "event", "call": "c1", "t": T0 + 4, "event": "hold_end"},
+            {"type": "sample", "call": "c1", "t": T0 + 5, "dt": "long"},
+            {"type": "event", "call": "c1", "t": T0 + 6, "event": "transfer", "to": "q"},
+        ]}
+        reply = await _reply(ws, msgpack.packb(batch))
+        assert (reply["code"], reply["binary"]) == ("invalid", True)
+        assert reply["detail"] == "batch.items[1]: sample.dt: expected number, got 'long'"
+        call = hub.engine.calls["c1"]
+        assert (call.on_hold, call.transfers, call.t) == (False, 1, T0 + 6)
         health = await _healthz(url)
     assert health["calls"] == 1
     assert health["connections"] == {"producers": 1, "subscribers": 0}
-    assert health["errors"] == {"bad_encoding": 2, "unknown_type": 1, "invalid": 2,
+    assert health["errors"] == {"bad_encoding": 2, "unknown_type": 1, "invalid": 3,
                                 "unknown_call": 2, "too_big": 1}
-    assert health["errors_total"] == 8
+    assert health["errors_total"] == 9
 
 
 async def test_another_producer_cannot_touch_a_call_it_did_not_start():
