@@ -3,16 +3,20 @@
 A *track* follows one metric (loudness in dBFS, or pitch in semitones) of one
 party. Its baseline is the median of that party's most recent
 `baseline.window_s` seconds of non-spike speech, kept exact in a sorted list
-(insert and remove are a bisect and a memmove, so a voiced sample costs well
-under a microsecond). A *spike sample* is one at or over baseline + threshold;
-it never enters the baseline. The *sustained level* is the median of the
-party's last `sustain_s` seconds of voiced samples, so a cough or one loud
-word does not move it.
+(insert and remove are a bisect and a memmove). A *spike sample* is one at or
+over baseline + threshold; it never enters the baseline. The *sustained level*
+is the median of the party's last `sustain_s` seconds of voiced samples, so a
+cough or one loud word does not move it.
 
 A party's spike starts on a spike sample whose sustained level is over the
 threshold, freezes all of that party's baselines while it lasts, and ends when
 every sustained level is back below threshold - clear margin. Everything is
 counted in seconds of speech (the samples' `dt`), never in wall time.
+
+Nearly every sample on a floor is an ordinary one: under the spike level of a
+party whose spike is not active. `Party.voiced` handles those with a compare,
+two appends and a running sum; everything else (baseline updates, once per
+`resolution_s` of speech, and the sustained medians) runs only when needed.
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ from math import log2
 
 SEMITONE_REF_HZ = 100.0
 _SEMITONE_OFFSET = 12.0 * math.log2(SEMITONE_REF_HZ)
-#: The recent-speech list is trimmed lazily, once it holds this many samples.
-_RECENT_CAP = 256
+#: The recent-speech window is trimmed lazily, once it holds this many samples.
+_RECENT_CAP = 512
 
 
 def hz_to_semitones(hz: float) -> float:
@@ -47,11 +51,12 @@ def _median(values: list[float]) -> float:
 class Track:
     """Baseline and sustained level of one metric of one party.
 
-    The hot path (one voiced sample) is inlined in `Party.voiced`; the methods
-    here run only on spike samples, during spikes, or once per baseline update.
-    All windows are flat arrays of doubles: no per-sample objects for the
-    garbage collector to trace, and no pointer chasing across the heap when a
-    floor of thousands of calls is bisected.
+    The hot path (one voiced sample) is inlined in `Party.voiced`. The recent
+    window is two flat arrays of doubles: no per-sample objects for the garbage
+    collector to trace. The sorted baseline is a list, which `bisect` reads
+    without boxing a float per probe. A track without a threshold is kept for
+    display only: it has a baseline but no recent window, since nothing asks
+    for its sustained level.
     """
 
     __slots__ = (
@@ -63,10 +68,10 @@ class Track:
         "base_total",
         "base_values",
         "clear_margin",
+        "judged",
         "min_speech",
         "peak",
-        "recent_dts",
-        "recent_values",
+        "recent",
         "resolution",
         "spike_at",
         "sustain",
@@ -84,6 +89,7 @@ class Track:
         resolution_s: float,
     ) -> None:
         # No threshold: tracked for display only; an infinite one never spikes.
+        self.judged = threshold is not None
         self.threshold = math.inf if threshold is None else threshold
         self.clear_margin = clear_margin
         self.sustain = sustain_s
@@ -97,10 +103,10 @@ class Track:
         self.base_dts = array("d")
         self.base_values = array("d")
         self.base_head = 0
-        self.base_sorted = array("d")
+        self.base_sorted: list[float] = []
         self.base_total = 0.0
-        self.recent_dts = array("d")  # every voiced sample, newest last, trimmed lazily
-        self.recent_values = array("d")
+        # Every voiced sample as (dt, value) pairs, flat, newest last, trimmed lazily.
+        self.recent = array("d")
         self.peak = 0.0  # largest sustained excess of the current (or last) spike
         self.spike_at = math.inf  # base + threshold: a sample at or over it is a spike sample
 
@@ -109,6 +115,7 @@ class Track:
 
         `Party.voiced` keeps one sample per `resolution_s` of speech (`dt` is all the
         speech since the last one kept), so the cost does not grow with the sample rate.
+        This is also where the recent window is trimmed while the party speaks normally.
         """
         self.base_due = 0.0
         dts, values, ordered = self.base_dts, self.base_values, self.base_sorted
@@ -131,43 +138,35 @@ class Track:
             n = len(ordered)
             self.base = base = (ordered[(n - 1) // 2] + ordered[n // 2]) / 2.0
             self.spike_at = base + self.threshold
+        if len(self.recent) > _RECENT_CAP:
+            self.trim()
 
     def trim(self) -> None:
-        """Drop recent samples older than the sustain window needs (called lazily)."""
-        dts = self.recent_dts
-        keep, total = 0, 0.0
-        for dt in reversed(dts):
-            keep += 1
-            total += dt
+        """Drop recent samples older than the sustain window needs."""
+        recent = self.recent
+        total = 0.0
+        for i in range(len(recent) - 2, -1, -2):
+            total += recent[i]
             if total >= self.sustain:
-                break
-        cut = len(dts) - keep
-        del dts[:cut]
-        del self.recent_values[:cut]
-
-    def sustained(self) -> float | None:
-        """Median of the last `sustain_s` of speech, once that much speech has been heard."""
-        dts, total = self.recent_dts, 0.0
-        for i in range(len(dts) - 1, -1, -1):
-            total += dts[i]
-            if total >= self.sustain - 1e-9:
-                return _median(self.recent_values[i:].tolist())
-        return None
+                del recent[:i]
+                return
 
     def excess(self) -> float | None:
-        """Sustained level over the baseline, or None when it cannot be judged yet."""
+        """Sustained level over the baseline, or None when it cannot be judged yet.
+
+        The sustained level is the median of the last `sustain_s` of speech, once
+        that much speech has been heard.
+        """
         if self.base is None:
             return None
-        level = self.sustained()
-        return None if level is None else level - self.base
-
-    def over(self) -> bool:
-        excess = self.excess()
-        return excess is not None and excess >= self.threshold
-
-    def below_clear(self) -> bool:
-        excess = self.excess()
-        return excess is None or excess < self.threshold - self.clear_margin
+        recent, total = self.recent, 0.0
+        if len(recent) > _RECENT_CAP:
+            self.trim()
+        for i in range(len(recent) - 2, -1, -2):
+            total += recent[i]
+            if total >= self.sustain - 1e-9:
+                return _median(recent[i + 1 :: 2].tolist()) - self.base
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,19 +204,18 @@ class Party:
         """Take one interval in which this party spoke; report a spike starting or ending.
 
         This runs for nearly every sample on the floor, so both tracks' pushes are
-        written out here: append to the recent list, test for a spike sample, and
+        written out here: append to the recent window, test for a spike sample, and
         feed the baseline unless the sample is a spike or the party's spike is active.
         """
         active = self.active
-        spike_sample = False
+        judge = active
         if db is not None:
             track = self.db
-            track.recent_dts.append(dt)
-            track.recent_values.append(db)
-            if len(track.recent_dts) > _RECENT_CAP:
-                track.trim()
+            recent = track.recent
+            recent.append(dt)
+            recent.append(db)
             if db >= track.spike_at:
-                spike_sample = True
+                judge = True
             elif not active:
                 due = track.base_due + dt
                 if due < track.resolution:
@@ -227,38 +225,44 @@ class Party:
         if pitch_hz is not None and pitch_hz > 0.0:
             track = self.st
             st = 12.0 * log2(pitch_hz) - _SEMITONE_OFFSET
-            track.recent_dts.append(dt)
-            track.recent_values.append(st)
-            if len(track.recent_dts) > _RECENT_CAP:
-                track.trim()
-            if st >= track.spike_at:
-                spike_sample = True
-            elif not active:
+            if track.judged:
+                recent = track.recent
+                recent.append(dt)
+                recent.append(st)
+                if st >= track.spike_at:
+                    judge = True
+            if not active and st < track.spike_at:
                 due = track.base_due + dt
                 if due < track.resolution:
                     track.base_due = due
                 else:
                     track.into_baseline(due, st)
+        return self._judge(active) if judge else None
+
+    def _judge(self, active: bool) -> SpikeChange | None:
+        """After a spike sample or during a spike: does the spike start, or end?"""
+        db, st = self.db, self.st
+        db_excess = db.excess()
+        st_excess = st.excess() if st.judged else None
         if active:
-            self._track_peaks()
-            if self.db.below_clear() and self.st.below_clear():
+            self._track_peaks(db_excess, st_excess)
+            if ((db_excess is None or db_excess < db.threshold - db.clear_margin)
+                    and (st_excess is None or st_excess < st.threshold - st.clear_margin)):
                 self.active = False
-                return self._change(False)
-        elif spike_sample and (self.db.over() or self.st.over()):
+                return SpikeChange(False, db_excess, st_excess, db.peak, st.peak)
+        elif ((db_excess is not None and db_excess >= db.threshold)
+              or (st_excess is not None and st_excess >= st.threshold)):
             self.active = True
-            self.db.peak = self.st.peak = 0.0
-            self._track_peaks()
-            return self._change(True)
+            db.peak = st.peak = 0.0
+            self._track_peaks(db_excess, st_excess)
+            return SpikeChange(True, db_excess, st_excess, db.peak, st.peak)
         return None
 
-    def _track_peaks(self) -> None:
-        for track in (self.db, self.st):
-            excess = track.excess()
-            if excess is not None and excess > track.peak:
-                track.peak = excess
-
-    def _change(self, started: bool) -> SpikeChange:
-        return SpikeChange(started, self.db.excess(), self.st.excess(), self.db.peak, self.st.peak)
+    def _track_peaks(self, db_excess: float | None, st_excess: float | None) -> None:
+        if db_excess is not None and db_excess > self.db.peak:
+            self.db.peak = db_excess
+        if st_excess is not None and st_excess > self.st.peak:
+            self.st.peak = st_excess
 
     def baselines(self) -> tuple[float | None, float | None]:
         """(loudness dBFS, pitch Hz) baselines, None until known."""
