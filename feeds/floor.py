@@ -770,6 +770,8 @@ class Floor:
     def _on_history(self, msg: Mapping[str, Any], wall: float) -> None:
         calls = _need(msg, "calls", list)
         for item in calls:
+            if isinstance(item, Mapping) and item.get("live") is True:
+                continue  # the hub lists live calls too; those are on the board already
             try:
                 ended = EndedCall.from_summary(item)
             except FloorError as exc:

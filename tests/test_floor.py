@@ -234,6 +234,7 @@ def test_ended_calls_feed_the_coaching_queue_and_agent_summary():
              "flags": ["deescalated"], "notes": [{"t": T0 - 200, "by": "sam",
                                                   "text": "well calmed"}]},
             {"call": "h2", "team": "blue"},
+            {"call": "c2", "agent": "ann", "team": "red", "started": T0 + 70, "live": True},
         ]},
     ], 0.0)
     frame = floor.take(0.0)
