@@ -45,6 +45,7 @@ from feeds.protocol import (
     ProtocolError,
     decode_frame,
     encode_like,
+    known_fields,
     validate,
 )
 from feeds.store import Store, default_path
@@ -152,7 +153,7 @@ class Hub:
         self.dirty[hash(call_id) % UPDATE_SLOTS].add(call_id)
         if self.subscribers:
             tick = self.ticks.get(call.team) or self._tick(call.team)
-            tick.add(SAMPLE, call_id, Encoded(msg))
+            tick.add(SAMPLE, call_id, Encoded(known_fields(msg)))
 
     def ingest(self, msg: Message, ws: ServerConnection | None, now: float) -> None:
         """Apply one validated producer message; raise ProtocolError if it does not fit."""
@@ -186,7 +187,8 @@ class Hub:
         if not self.subscribers:
             return
         team = old_team or call.team
-        self._tick(team).add(SAMPLE if kind == "sample" else ESSENTIAL, call_id, Encoded(msg))
+        forwarded = Encoded(known_fields(msg))
+        self._tick(team).add(SAMPLE if kind == "sample" else ESSENTIAL, call_id, forwarded)
         if call.team != team:  # transferred to another team: its subscribers get the call
             self._tick(call.team).add(ESSENTIAL, call_id, Encoded(self.call_update(call_id)))
 

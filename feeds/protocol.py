@@ -312,6 +312,31 @@ def iter_messages(msg: Message) -> list[Message] | tuple[Message]:
     return msg["items"] if msg["type"] == "batch" else (msg,)
 
 
+def _fields(schema: Schema, *common: str) -> frozenset[str]:
+    required, optional = schema
+    return frozenset({*common, *required, *optional})
+
+
+_KNOWN_FIELDS = {kind: _fields(schema, "type") for kind, schema in SCHEMAS.items()}
+_KNOWN_EVENT_FIELDS = {
+    event: _fields(schema, "type", "call", "t", "event") for event, schema in EVENT_SCHEMAS.items()
+}
+
+
+def known_fields(msg: Message) -> Message:
+    """A validated message without the keys the protocol does not define.
+
+    Receivers ignore unknown keys, so the hub drops them before forwarding: a
+    producer's extra key (bytes, a huge number) can then never break the encoding
+    of what every subscriber receives. Returns `msg` itself when nothing is extra.
+    """
+    kind = msg["type"]
+    known = _KNOWN_EVENT_FIELDS[msg["event"]] if kind == "event" else _KNOWN_FIELDS[kind]
+    if msg.keys() <= known:
+        return msg
+    return {key: value for key, value in msg.items() if key in known}
+
+
 # --- codecs -----------------------------------------------------------------
 
 

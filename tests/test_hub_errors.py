@@ -134,3 +134,21 @@ async def test_frames_over_the_hard_limit_close_with_a_reason():
             assert reply["code"] == "invalid"
         assert (await _healthz(url))["connections"]["producers"] == 0
         assert hub.errors["invalid"] == 1
+
+
+async def test_unknown_keys_are_dropped_before_forwarding():
+    """A producer's extra key (bytes, a 100-digit number) never breaks a subscriber's feed."""
+    async with hub_running() as (_hub, url), subscribe_to(url) as sub:
+        await sub.send(json.dumps({"type": "subscribe", "teams": None}))
+        await read_until(sub, lambda m: m["type"] == "snapshot")
+        async with connect(url + "/publish") as ws:
+            await ws.send(msgpack.packb({**START, "blob": b"\x00\x01"}, use_bin_type=True))
+            await ws.send(json.dumps({"type": "sample", "call": "c1", "t": T0 + 1, "dt": 0.5,
+                                      "cust_db": -30.0, "big": 10**100}))
+            await ws.send(json.dumps({"type": "event", "call": "c1", "t": T0 + 2,
+                                      "event": "hold_start", "why": {"x": b"y".hex()}}))
+            seen = await read_until(sub, lambda m: m["type"] == "event")
+    forwarded = {m["type"]: m for m in seen}
+    assert forwarded["call_start"] == START
+    assert "big" not in forwarded["sample"] and forwarded["sample"]["cust_db"] == -30.0
+    assert "why" not in forwarded["event"] and forwarded["event"]["event"] == "hold_start"
