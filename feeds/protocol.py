@@ -242,18 +242,40 @@ def _check_fields(where: str, msg: dict, schema: Schema) -> None:
 def _fast_sample(msg: dict) -> bool:
     """True when `msg` is a well-formed sample in its usual shape (floats and nulls).
 
-    `x - x == 0.0` is true exactly for finite floats (inf - inf and nan - nan are nan).
+    Written for speed (it runs once per sample): subscripts rather than `get`, and
+    one sum for finiteness, since `x - x` is 0.0 exactly for finite floats
+    (inf - inf and nan - nan are nan, and nan spreads through the sum).
     """
-    get = msg.get
-    call, t, dt = get("call"), get("t"), get("dt")
-    if type(call) is not str or type(t) is not float or type(dt) is not float:
+    try:
+        call, t, dt = msg["call"], msg["t"], msg["dt"]
+        cp, cd = msg["cust_pitch"], msg["cust_db"]
+        ap, ad = msg["agent_pitch"], msg["agent_db"]
+    except KeyError:  # a silent party's fields may be left out
+        get = msg.get
+        call, t, dt = get("call"), get("t"), get("dt")
+        cp, cd = get("cust_pitch"), get("cust_db")
+        ap, ad = get("agent_pitch"), get("agent_db")
+    if (type(call) is not str or type(t) is not float or type(dt) is not float
+            or not 0 < len(call) <= 200 or not dt > 0.0):
         return False
-    if not (dt > 0.0 and dt - dt == 0.0 and t - t == 0.0 and 0 < len(call) <= 200):
-        return False
-    for v in (get("cust_pitch"), get("cust_db"), get("agent_pitch"), get("agent_db")):
-        if v is not None and (type(v) is not float or v - v != 0.0):
+    finite = t - t + dt - dt
+    if cp is not None:
+        if type(cp) is not float:
             return False
-    return True
+        finite += cp - cp
+    if cd is not None:
+        if type(cd) is not float:
+            return False
+        finite += cd - cd
+    if ap is not None:
+        if type(ap) is not float:
+            return False
+        finite += ap - ap
+    if ad is not None:
+        if type(ad) is not float:
+            return False
+        finite += ad - ad
+    return finite == 0.0
 
 
 def validate(msg: Any, allowed: frozenset[str] | None = None) -> Message:

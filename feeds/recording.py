@@ -30,6 +30,7 @@ from feeds.protocol import (
     MAX_MESSAGE_BYTES,
     Message,
     ProtocolError,
+    _fast_sample,
     decode_json,
     encode_json,
     encode_msgpack,
@@ -208,42 +209,50 @@ class _MsgpackReader:
         return chunk
 
     def records(self) -> Iterator[Record]:
+        """Every record of the stream; the loop over well-formed messages stays in C
+        (the unpacker's iterator) but for one check, so the reader costs little more
+        than decoding."""
         new = tuple.__new__  # builds a Record without the namedtuple's Python-level __new__
         allowed = self.allowed
-        unpacker, origin = self.unpacker, self.origin
+        samples = allowed is None or "sample" in allowed
         while True:
-            start = origin + unpacker.tell()
+            unpacker, origin = self.unpacker, self.origin
+            tell = unpacker.tell
+            start = origin + tell()
             code = "bad_encoding"
             try:
-                obj = unpacker.unpack()
-            except msgpack.OutOfData:
-                del self.kept[: start - self.kept_at]
-                self.kept_at = start
-                chunk = self.read_chunk()
-                if not chunk and (self.broken is not None or start == self.end):
-                    break
-                if not chunk:
-                    problem = "truncated MessagePack record at the end of the file"
-                else:
-                    try:
-                        unpacker.feed(chunk)
-                        continue
-                    except msgpack.BufferFull:
-                        problem = f"record larger than {MAX_MESSAGE_BYTES} bytes"
-                        code = "too_big"
+                for obj in unpacker:
+                    if type(obj) is not dict or type(obj.get("type")) is not str:
+                        problem = f"expected a map with a string 'type', got {reprlib.repr(obj)}"
+                        break
+                    if samples and obj["type"] == "sample" and _fast_sample(obj):
+                        yield new(Record, ("offset", start, obj, None))
+                    else:
+                        try:
+                            msg = validate(obj, allowed)
+                        except ProtocolError as exc:
+                            yield new(Record, ("offset", start, None, exc))
+                        else:
+                            yield new(Record, ("offset", start, msg, None))
+                    start = origin + tell()
+                else:  # out of data: read on
+                    del self.kept[: start - self.kept_at]
+                    self.kept_at = start
+                    chunk = self.read_chunk()
+                    if not chunk and (self.broken is not None or start == self.end):
+                        break
+                    if not chunk:
+                        problem = "truncated MessagePack record at the end of the file"
+                    else:
+                        try:
+                            unpacker.feed(chunk)
+                            continue
+                        except msgpack.BufferFull:
+                            problem = f"record larger than {MAX_MESSAGE_BYTES} bytes"
+                            code = "too_big"
             except _UNPACK_ERRORS as exc:
                 reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 problem = f"not valid MessagePack ({reason})"
-            else:
-                if type(obj) is dict and type(obj.get("type")) is str:
-                    try:
-                        msg = validate(obj, allowed)
-                    except ProtocolError as exc:
-                        yield new(Record, ("offset", start, None, exc))
-                    else:
-                        yield new(Record, ("offset", start, msg, None))
-                    continue
-                problem = f"expected a map with a string 'type', got {reprlib.repr(obj)}"
             found = self.resync(start)
             if found is None:
                 if self.eof and start + RESYNC_LIMIT >= self.end:
@@ -256,7 +265,6 @@ class _MsgpackReader:
             yield Record("offset", start, None, ProtocolError(
                 f"message: {problem}; skipped {found - start} bytes to the next message "
                 f"at offset {found}", code))
-            unpacker, origin = self.unpacker, self.origin
         if self.broken is not None:
             yield _bad_stream("offset", self.end, self.broken)
 
