@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 from feeds.floor import EndedCall, Floor, agent_stats
 
 T0 = 1_700_000_000.0
@@ -251,3 +253,27 @@ def test_ended_calls_feed_the_coaching_queue_and_agent_summary():
     assert stats["ann"].flags["coach"] == 1
     assert stats["bob"].flags["kudos"] == 1
     assert EndedCall.from_summary(ended[1].to_dict()) == ended[1]
+
+
+def test_incremental_need_order_matches_a_full_sort():
+    rng = random.Random(3)
+    floor = Floor()
+    teams = frozenset({"red", "blue"})
+    floor.apply_all([start(f"c{i}", f"a{i}", team=("red", "blue")[i % 2], t=T0 + i)
+                     for i in range(60)], 0.0)
+    rules = [("hold_long", "intervene"), ("transfers", "intervene"), ("talk_over", "coach"),
+             ("deescalated", "kudos")]
+    for step in range(300):
+        call = f"c{rng.randrange(60)}"
+        rule, kind = rules[rng.randrange(len(rules))]
+        if step % 50 == 49:
+            floor.apply({"type": "call_end", "call": call, "t": T0 + 100}, 0.0)
+            floor.apply(start(call, "z", t=T0 + 100 + step), 0.0)
+        floor.apply(flag(call, rule, kind, state=rng.choice(["raised", "acked", "snoozed",
+                                                             "cleared"]),
+                         severity=rng.randint(1, 3)), 0.0)
+        if step % 7 == 0:
+            floor.take(0.0)
+            # The filtered path sorts everything; with every team it must agree.
+            assert floor.order() == floor.order(teams=teams)
+    assert len(floor.order()) == 60

@@ -28,31 +28,30 @@ class CountsBar(Static):
 
 
 class StatusLine(Static):
-    """The truth about the feed: connected, reconnecting (attempt n) or stale, and where."""
+    """The truth about the feed: connected, reconnecting (attempt n) or stale, and where.
 
-    status: reactive[FeedStatus] = reactive(FeedStatus, layout=False)
-    wall: reactive[float] = reactive(0.0, layout=False)
-    note: reactive[str] = reactive("")
+    Redrawn only when its text changes, not on every frame."""
 
-    def watch_status(self, status: FeedStatus) -> None:
-        self.set_class(not status.live(self.wall), "-down")
+    def show(self, status: FeedStatus, wall: float) -> None:
+        text = self.describe(status, wall)
+        if text != self._shown:
+            self._shown = text
+            self.update(text)
+        self.set_class(not status.live(wall), "-down")
 
-    def watch_wall(self, wall: float) -> None:
-        self.set_class(not self.status.live(wall), "-down")
+    _shown = ""
 
-    def render(self) -> Text:
-        s = self.status
-        stale = s.stale_for(self.wall)
-        if s.state == "connected" and stale >= STALE_AFTER:
+    @staticmethod
+    def describe(status: FeedStatus, wall: float) -> str:
+        stale = status.stale_for(wall)
+        if status.state == "connected" and stale >= STALE_AFTER:
             head = f"◑ stale for {stale:.0f} s"
-        elif s.state == "connected":
+        elif status.state == "connected":
             head = "● connected"
-        elif s.state == "reconnecting":
-            head = f"○ reconnecting (attempt {s.attempt})"
+        elif status.state == "reconnecting":
+            head = f"○ reconnecting (attempt {status.attempt})"
         else:
-            head = f"○ {s.state}"
-        text = Text(f" {head}  {s.url}")
-        detail = self.note or (s.detail if s.state != "connected" else "")
-        if detail:
-            text.append(f"  │ {detail}", style="italic")
-        return text
+            head = f"○ {status.state}"
+        text = f" {head}  {status.url}"
+        detail = status.detail if status.state != "connected" else ""
+        return f"{text}  │ {detail}" if detail else text

@@ -175,7 +175,7 @@ async def test_status_line_tells_when_the_feed_is_down_and_timers_stop():
     async with app.run_test(size=(120, 30)) as pilot:
         await settle(pilot, feed)
         line = app.screen.query_one(StatusLine)
-        assert "connected" in str(line.render())
+        assert "● connected" in str(line.render())
         feed.queue.put_nowait({"type": "status", "state": "reconnecting", "attempt": 4,
                                "url": feed.url, "detail": "ConnectionRefusedError"})
         await settle(pilot, feed)

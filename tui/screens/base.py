@@ -36,5 +36,4 @@ class FloorScreen(Screen):
         for bar in self.query(CountsBar):
             bar.counts = frame.counts
         for line in self.query(StatusLine):
-            line.status = frame.status
-            line.wall = wall
+            line.show(frame.status, wall)
