@@ -252,8 +252,11 @@ class FeedStatus:
             return 0.0
         return max(0.0, wall - self.last_message)
 
-    def live(self, wall: float) -> bool:
-        return self.state == "connected" and self.stale_for(wall) < STALE_AFTER
+    def live(self, wall: float, expecting: bool = True) -> bool:
+        """Connected, and heard from lately if messages are `expecting` (live calls get
+        an update every second; a floor with no calls may be silent and still be fine)."""
+        return self.state == "connected" and (
+            not expecting or self.stale_for(wall) < STALE_AFTER)
 
 
 @dataclass(frozen=True, slots=True)

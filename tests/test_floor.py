@@ -90,6 +90,9 @@ def test_hold_timer_runs_while_live_and_freezes_when_the_feed_drops():
     assert frame.now == T0 + 12
     assert frame.rows["c1"].hold_time(frame.now) == 2.0
     assert frame.status.live(102.0)
+    # Silence with live calls is stale; a floor with no calls may be silent.
+    assert not frame.status.live(110.0)
+    assert frame.status.live(110.0, expecting=False)
     floor.apply({"type": "status", "state": "reconnecting", "attempt": 3,
                  "url": "ws://127.0.0.1:1"}, 103.0)
     frame = floor.take(200.0)

@@ -32,19 +32,19 @@ class StatusLine(Static):
 
     Redrawn only when its text changes, not on every frame."""
 
-    def show(self, status: FeedStatus, wall: float) -> None:
-        text = self.describe(status, wall)
+    def show(self, status: FeedStatus, wall: float, expecting: bool) -> None:
+        text = self.describe(status, wall, expecting)
         if text != self._shown:
             self._shown = text
             self.update(text)
-        self.set_class(not status.live(wall), "-down")
+        self.set_class(not status.live(wall, expecting), "-down")
 
     _shown = ""
 
     @staticmethod
-    def describe(status: FeedStatus, wall: float) -> str:
+    def describe(status: FeedStatus, wall: float, expecting: bool) -> str:
         stale = status.stale_for(wall)
-        if status.state == "connected" and stale >= STALE_AFTER:
+        if status.state == "connected" and expecting and stale >= STALE_AFTER:
             head = f"◑ stale for {stale:.0f} s"
         elif status.state == "connected":
             head = "● connected"

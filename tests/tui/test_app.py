@@ -252,3 +252,20 @@ async def test_help_lists_every_binding_and_layout_fits_80x24():
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, BoardScreen)
+
+
+async def test_a_silent_feed_with_live_calls_is_reported_stale():
+    feed = ReplayFeed(hub_stream())
+    clock = [WALL]
+    app = CountingApp(feed, clock=lambda: clock[0])
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot, feed)
+        assert not app.screen.query_one("#down").display
+        clock[0] += 12.0
+        app.tick()
+        await pilot.pause()
+        line = str(app.screen.query_one(StatusLine).render())
+        assert "stale for 12 s" in line
+        assert "NO UPDATES for 12 s" in str(app.screen.query_one("#down").render())
+        # Timers ran on for at most 5 s past the last message, then stopped.
+        assert app.frame.now == app.floor.t + 5.0

@@ -36,4 +36,4 @@ class FloorScreen(Screen):
         for bar in self.query(CountsBar):
             bar.counts = frame.counts
         for line in self.query(StatusLine):
-            line.show(frame.status, wall)
+            line.show(frame.status, wall, expecting=frame.counts.live > 0)

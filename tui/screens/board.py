@@ -65,11 +65,15 @@ class BoardScreen(FloorScreen):
                                                self.by_agent)
             self.order = order
         self._teams = sorted(frame.teams)
-        live = frame.status.live(wall)
+        live = frame.status.live(wall, expecting=frame.counts.live > 0)
         down = self.query_one("#down", Static)
         down.display = not live
         if not live:
-            down.update(f" FEED DOWN — timers paused at {clock_text(frame.now)} UTC; "
+            if frame.status.state == "connected":
+                why = f"NO UPDATES for {frame.status.stale_for(wall):.0f} s"
+            else:
+                why = f"FEED DOWN ({frame.status.state})"
+            down.update(f" {why} — timers paused at {clock_text(frame.now)} UTC; "
                         "the board shows the last known state ")
         self.board.show(frame.rows, order, frame.now, self._empty_text(frame, live),
                         frame.changed)
