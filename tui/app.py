@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from feeds.config import DEFAULT, Config
@@ -126,8 +127,6 @@ class FloorwatchApp(App[None]):
         for error in frame.errors[-3:]:
             self.notify(error, title="feed problem", severity="warning", timeout=6)
         screen = self.screen
-        if isinstance(screen, FloorScreen) and not screen.ready:
-            return  # not composed yet; it gets a full frame on the next tick
         # A screen that was not on top missed the deltas: it redraws from the whole floor.
         full = self._redraw or screen is not self._last_screen
         if frame.resync:
@@ -136,9 +135,13 @@ class FloorwatchApp(App[None]):
             gc.freeze()
         self._redraw = False
         self._last_screen = screen
-        with self.batch_update():
-            if isinstance(screen, FloorScreen):
+        if not isinstance(screen, FloorScreen):
+            return
+        try:
+            with self.batch_update():
                 screen.show_frame(frame, wall, full or frame.resync)
+        except NoMatches:
+            self._redraw = True  # the screen is still composing: the whole floor next tick
 
     def redraw(self) -> None:
         """Redraw the top screen from the whole floor now (filters or screen changed)."""
@@ -235,6 +238,9 @@ class FloorwatchApp(App[None]):
             for kind in ("intervene", "coach", "kudos"):
                 yield SystemCommand(f"Show only {kind} flags", f"Filter the board to {kind}",
                                     lambda k=kind: screen.set_kind(k))
+            for team in screen.teams:
+                yield SystemCommand(f"Show only team {team}", f"Filter the board to {team}",
+                                    lambda t=team: screen.set_team(t))
             yield SystemCommand("Clear filters", "Show every call", screen.action_clear_filters)
         if isinstance(screen, CoachingScreen):
             yield SystemCommand("Export coaching queue", "Write CSV and JSON",

@@ -148,6 +148,29 @@ async def test_filters_by_kind_team_and_text():
         assert len(board.order) == 6
 
 
+async def test_mouse_selects_and_opens_a_call_and_palette_filters_by_team():
+    feed = ReplayFeed(hub_stream())
+    app = make_app(feed)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot, feed)
+        board = board_of(app)
+        second = board.order[1]
+        await pilot.click(Board, offset=(4, 2))  # line 0 is the header
+        assert board.cursor_call == second
+        await pilot.double_click(Board, offset=(4, 2))
+        await settle(pilot, feed)
+        assert isinstance(app.screen, DetailScreen) and app.screen.call == second
+        await pilot.press("escape")
+        await settle(pilot, feed)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert {"Show only team red", "Show only team blue", "Coaching queue"} <= set(titles)
+        red = next(c for c in app.get_system_commands(app.screen)
+                   if c.title == "Show only team red")
+        red.callback()
+        await pilot.pause()
+        assert {board.rows[c].team for c in board.order} == {"red"}
+
+
 async def test_alerts_list_newest_first_and_ack_from_keyboard():
     stream = hub_stream()
     feed = ReplayFeed(stream)

@@ -22,11 +22,6 @@ def clock_text(t: float) -> str:
 class FloorScreen(Screen):
     """A screen that shows part of the floor; the app hands it every frame while it is on top."""
 
-    ready = False  # composed and mounted: frames can be shown
-
-    def on_mount(self) -> None:
-        self.ready = True
-
     @property
     def floor_app(self) -> FloorwatchApp:
         return self.app  # type: ignore[return-value]

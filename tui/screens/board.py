@@ -35,7 +35,7 @@ class BoardScreen(FloorScreen):
         self.kind: str | None = None
         self.team: str | None = None
         self.text = ""
-        self._teams: list[str] = []
+        self.teams: list[str] = []  # teams on the floor, for the team filter
         self.order: list[str] = []
 
     def compose(self) -> ComposeResult:
@@ -64,7 +64,7 @@ class BoardScreen(FloorScreen):
             order = self.floor_app.floor.order(self._team_set, self._kind_set, self.text,
                                                self.by_agent)
             self.order = order
-        self._teams = sorted(frame.teams)
+        self.teams = sorted(frame.teams)
         live = frame.status.live(wall, expecting=frame.counts.live > 0)
         down = self.query_one("#down", Static)
         down.display = not live
@@ -160,9 +160,13 @@ class BoardScreen(FloorScreen):
         self._refilter()
 
     def action_cycle_team(self) -> None:
-        teams: list[str | None] = [None, *self._teams]
+        teams: list[str | None] = [None, *self.teams]
         index = teams.index(self.team) if self.team in teams else 0
         self.team = teams[(index + 1) % len(teams)]
+        self._refilter()
+
+    def set_team(self, team: str | None) -> None:
+        self.team = team
         self._refilter()
 
     def action_toggle_sort(self) -> None:
