@@ -161,9 +161,6 @@ class CallRow(NamedTuple):
     trends: tuple[Trend, ...]
     flags: tuple[FlagView, ...]
 
-    def level(self, name: str) -> float | None:
-        return self.levels[LEVEL_INDEX[name]]
-
     def baseline(self, name: str) -> float | None:
         return self.baselines[LEVEL_INDEX[name]]
 
@@ -490,7 +487,6 @@ class Floor:
         self.t = 0.0  # newest event time seen
         self._t_wall: float | None = None  # wall time when `t` last moved
         self.alerts: deque[FlagView] = deque(maxlen=ALERTS_LEN)
-        self.messages = 0
 
     # --- input -------------------------------------------------------------
 
@@ -499,7 +495,6 @@ class Floor:
         error naming the field; nothing else is lost."""
         kind = msg.get("type")
         if kind not in ("status", "batch"):
-            self.messages += 1
             self._last_wall = wall
         try:
             handler = self._handlers.get(kind) if isinstance(kind, str) else None

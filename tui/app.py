@@ -74,7 +74,6 @@ class FloorwatchApp(App[None]):
         config: Config = DEFAULT,
         clock: Callable[[], float] = time.time,
         refresh_hz: float = REFRESH_HZ,
-        user: str | None = None,
         export_dir: Path | None = None,
         theme: str | None = None,
     ) -> None:
@@ -83,11 +82,9 @@ class FloorwatchApp(App[None]):
         self.config = config
         self.clock = clock
         self.refresh_hz = refresh_hz
-        self.user = user
         self.export_dir = export_dir or Path.cwd()
         self.floor = Floor()
         self.frame: Frame | None = None
-        self.frames = 0
         self._rung: set[str] = set()
         self._focus: str | None = None
         self._redraw = True
@@ -122,7 +119,6 @@ class FloorwatchApp(App[None]):
         wall = self.clock()
         frame = self.floor.take(wall)
         self.frame = frame
-        self.frames += 1
         self._announce(frame.alerts)
         for error in frame.errors[-3:]:
             self.notify(error, title="feed problem", severity="warning", timeout=6)

@@ -66,7 +66,7 @@ def run_watch(args: argparse.Namespace) -> int:
 
     user = args.user or getpass.getuser()
     feed = FeedClient(url, teams=args.team, detail="summary", user=user)
-    FloorwatchApp(feed, config=config, user=user, theme=args.theme).run()
+    FloorwatchApp(feed, config=config, theme=args.theme).run()
     return 0
 
 
@@ -94,5 +94,5 @@ async def _demo(args: argparse.Namespace, config: Config) -> None:
     async with embedded.DemoFloor(args.agents, args.seed, args.warmup, db=args.db,
                                   config=config) as floor:
         feed = FeedClient(floor.url, detail="summary", user=user)
-        app = FloorwatchApp(feed, config=config, user=user, theme=args.theme)
+        app = FloorwatchApp(feed, config=config, theme=args.theme)
         await app.run_async()

@@ -9,8 +9,6 @@ from typing import Any, Protocol
 class Feed(Protocol):
     """A subscription to a hub: messages in (with local `status` messages), requests out."""
 
-    url: str
-
     def messages(self) -> AsyncIterator[dict[str, Any]]: ...
 
     async def send(self, msg: dict[str, Any]) -> None: ...

@@ -1,4 +1,4 @@
-"""Text helpers shared by the screens: durations, sparklines, badges, levels.
+"""Text helpers shared by the screens: durations, sparklines, badges, flag lines.
 
 Kept free of widgets so every screen formats a number the same way.
 """
@@ -46,10 +46,6 @@ def badge_style(flag: FlagView) -> str:
     return f"badge--{flag.kind}"
 
 
-def level(value: float | None, unit: str) -> str:
-    return "—" if value is None else f"{value:.1f} {unit}"
-
-
 def flag_line(flag: FlagView, now: float) -> Text:
     """One flag for lists: badge, rule, state (and who), evidence."""
     text = Text()
@@ -60,4 +56,6 @@ def flag_line(flag: FlagView, now: float) -> Text:
         state += f" for {duration(flag.until - now)}"
     text.append(f"[{state}] ", style="italic")
     text.append(flag.evidence)
+    if flag.note:
+        text.append(f" — {flag.note}", style="italic")
     return text
