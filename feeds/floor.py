@@ -18,11 +18,28 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any
 
-from feeds.flags import KINDS, OPEN_STATES, RULE_KINDS
+from feeds.flags import KINDS
+from feeds.floorview import (
+    LEVELS,
+    NUM,
+    STALE_AFTER,
+    CallDetail,
+    CallRow,
+    Counts,
+    FeedStatus,
+    FlagView,
+    FloorError,
+    Frame,
+    Point,
+    TimelineEntry,
+    need_field,
+    need_key,
+)
+from feeds.shift import EndedCall
 
 #: Points kept per call for the board's sparklines, and for the detail plots.
 TREND_LEN = 12
@@ -30,330 +47,14 @@ DETAIL_LEN = 240
 #: Flag transitions, events and errors kept for the alerts screen and timelines.
 ALERTS_LEN = 500
 EVENTS_LEN = 200
-#: Seconds without any message after which a connected feed counts as stale.
-STALE_AFTER = 5.0
-
-#: Badge letter per rule: kind is shown by the prefix, so color is never the only cue.
-RULE_LETTERS = {
-    "hold_long": "H",
-    "transfers": "T",
-    "customer_distress": "D",
-    "hold_total": "H",
-    "agent_raised_voice": "V",
-    "talk_over": "O",
-    "deescalated": "K",
-}
-KIND_PREFIX = {"intervene": "!", "coach": "?", "kudos": "+"}
-
 CALL_FIELDS = (
     "agent", "agent_name", "team", "queue", "started", "t", "state", "hold_started",
     "hold_total", "transfers", "talk_overs", "cust_db", "cust_pitch", "agent_db",
     "agent_pitch", "cust_db_base", "cust_pitch_base", "agent_db_base", "agent_pitch_base",
     "cust_spike", "agent_spike",
 )  # fmt: skip
-LEVELS = ("cust_db", "cust_pitch", "agent_db", "agent_pitch")
 #: Fields the board filters or sorts on besides flags: a change may move the call.
 RANKED_FIELDS = ("agent", "agent_name", "team", "queue")
-
-
-class FloorError(ValueError):
-    """A hub message the model cannot use; the text names the field and the problem."""
-
-
-def _need(
-    msg: Mapping[str, Any], name: str, kinds: type | tuple[type, ...], where: str | None = None
-) -> Any:
-    value = msg.get(name)
-    if value is None or (isinstance(value, bool) and kinds is not bool) or not isinstance(
-        value, kinds
-    ):
-        shown = "missing" if value is None else f"got {value!r}"[:60]
-        expected = "/".join(k.__name__ for k in (kinds if isinstance(kinds, tuple) else (kinds,)))
-        where = where or str(msg.get("type", "message"))
-        raise FloorError(f"{where}.{name}: expected {expected}, {shown}")
-    return value
-
-
-NUM = (int, float)
-
-
-def _num(value: Any) -> float:
-    """A number from the hub, or 0 when absent or not a number."""
-    return float(value) if isinstance(value, NUM) and not isinstance(value, bool) else 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class FlagView:
-    """One flag as the supervisor sees it, with who acked or snoozed it."""
-
-    id: str
-    call: str
-    t: float
-    kind: str
-    rule: str
-    severity: int
-    state: str
-    evidence: str
-    by: str | None = None
-    note: str | None = None
-    until: float | None = None
-
-    @property
-    def is_open(self) -> bool:
-        return self.state in OPEN_STATES
-
-    @property
-    def badge(self) -> str:
-        """Two characters: kind prefix (! ? +) and rule letter."""
-        return KIND_PREFIX.get(self.kind, "*") + RULE_LETTERS.get(self.rule, "?")
-
-    @classmethod
-    def from_message(cls, msg: Mapping[str, Any]) -> FlagView:
-        kind = msg.get("kind") or RULE_KINDS.get(str(msg.get("rule")), "")
-        if kind not in KINDS:
-            raise FloorError(f"flag.kind: expected one of {', '.join(KINDS)}, got {kind!r}")
-        state = _need(msg, "state", str)
-        if state not in ("raised", "cleared", "acked", "snoozed"):
-            raise FloorError(f"flag.state: unknown state {state!r}")
-        until = msg.get("until")
-        return cls(
-            id=_need(msg, "id", str),
-            call=_need(msg, "call", str),
-            t=float(_need(msg, "t", NUM)),
-            kind=kind,
-            rule=_need(msg, "rule", str),
-            severity=int(_need(msg, "severity", int)),
-            state=state,
-            evidence=str(msg.get("evidence") or ""),
-            by=msg.get("by") if isinstance(msg.get("by"), str) else None,
-            note=msg.get("note") if isinstance(msg.get("note"), str) else None,
-            until=float(until) if isinstance(until, NUM) and not isinstance(until, bool) else None,
-        )
-
-
-Trend = tuple[float | None, ...]
-#: Position of each level in CallRow.levels, .baselines and .trends.
-LEVEL_INDEX = {name: i for i, name in enumerate(LEVELS)}
-
-
-class CallRow(NamedTuple):
-    """One live call on the board: its running state, short trends and open flags.
-
-    A named tuple, not a dataclass: thousands are built per second on a busy floor,
-    and a tuple is the cheapest immutable record Python has."""
-
-    call: str
-    agent: str
-    agent_name: str | None
-    team: str
-    queue: str | None
-    started: float
-    t: float
-    state: str
-    hold_started: float | None
-    hold_done: float  # holds that have ended; the running one is added at display time
-    transfers: int
-    talk_overs: int
-    levels: tuple[float | None, ...]  # in LEVELS order
-    baselines: tuple[float | None, ...]
-    cust_spike: bool
-    agent_spike: bool
-    trends: tuple[Trend, ...]
-    flags: tuple[FlagView, ...]
-
-    def baseline(self, name: str) -> float | None:
-        return self.baselines[LEVEL_INDEX[name]]
-
-    def trend(self, name: str) -> Trend:
-        return self.trends[LEVEL_INDEX[name]]
-
-    @property
-    def name(self) -> str:
-        return self.agent_name or self.agent
-
-    @property
-    def on_hold(self) -> bool:
-        return self.state == "hold"
-
-    def call_time(self, now: float) -> float:
-        return max(0.0, max(now, self.t) - self.started)
-
-    def hold_time(self, now: float) -> float:
-        """The current hold so far (0 when talking)."""
-        if not self.on_hold or self.hold_started is None:
-            return 0.0
-        return max(0.0, max(now, self.t) - self.hold_started)
-
-    def hold_sum(self, now: float) -> float:
-        """All holds so far, the running one included."""
-        return self.hold_done + self.hold_time(now)
-
-
-
-def need_key(flags: Iterable[FlagView], started: float, call: str) -> tuple[int, int, float, str]:
-    """Board order: raised intervene first, then acked intervene, then other open flags
-    (snoozed ones do not count); within a tier the highest severity, then the oldest call."""
-    tier, severity = 3, 0
-    for flag in flags:
-        if flag.state == "snoozed":
-            continue
-        rank = (0 if flag.state == "raised" else 1) if flag.kind == "intervene" else 2
-        if rank < tier or (rank == tier and flag.severity > severity):
-            tier, severity = rank, flag.severity
-    return (tier, -severity, started, call)
-
-
-@dataclass(frozen=True, slots=True)
-class Point:
-    """One point of a call's detail plots."""
-
-    t: float
-    cust_db: float | None
-    cust_pitch: float | None
-    agent_db: float | None
-    agent_pitch: float | None
-    cust_spike: bool
-    agent_spike: bool
-
-
-@dataclass(frozen=True, slots=True)
-class TimelineEntry:
-    t: float
-    kind: str  # "event", "flag", "note", "start", "end"
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class CallDetail:
-    """Everything the detail screen shows for one call."""
-
-    row: CallRow
-    points: tuple[Point, ...]
-    timeline: tuple[TimelineEntry, ...]
-    flags: tuple[FlagView, ...]  # every flag seen on the call, newest state of each
-    ended: bool
-
-
-@dataclass(frozen=True, slots=True)
-class FeedStatus:
-    """What the feed is doing; the status line renders it as it is."""
-
-    state: str = "connecting"
-    url: str = ""
-    attempt: int = 0
-    detail: str = ""
-    last_message: float | None = None  # wall time of the last hub message
-
-    def stale_for(self, wall: float) -> float:
-        if self.last_message is None:
-            return 0.0
-        return max(0.0, wall - self.last_message)
-
-    def live(self, wall: float, expecting: bool = True) -> bool:
-        """Connected, and heard from lately if messages are `expecting` (live calls get
-        an update every second; a floor with no calls may be silent and still be fine)."""
-        return self.state == "connected" and (
-            not expecting or self.stale_for(wall) < STALE_AFTER)
-
-
-@dataclass(frozen=True, slots=True)
-class Counts:
-    live: int = 0
-    on_hold: int = 0
-    flags: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
-
-
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """What changed since the last frame, and the whole floor as it is now."""
-
-    rows: Mapping[str, CallRow]  # every live call; a row is built when first read
-    changed: frozenset[str]
-    reranked: frozenset[str]  # new calls, and calls whose flags, agent, team or queue changed
-    removed: frozenset[str]
-    teams: frozenset[str]
-    alerts: tuple[FlagView, ...]
-    status: FeedStatus
-    counts: Counts
-    now: float
-    errors: tuple[str, ...]
-    history_changed: bool
-    resync: bool  # a snapshot replaced the floor: the app rebuilds everything
-
-
-@dataclass(frozen=True, slots=True)
-class EndedCall:
-    """A finished call for the coaching queue and the agent summary."""
-
-    call: str
-    agent: str
-    agent_name: str | None
-    team: str
-    queue: str | None
-    started: float
-    ended: float
-    hold_total: float
-    transfers: int
-    talk_overs: int
-    flags: tuple[tuple[str, str, str], ...]  # (kind, rule, evidence)
-    notes: tuple[tuple[float, str, str], ...]  # (t, by, text)
-
-    @property
-    def name(self) -> str:
-        return self.agent_name or self.agent
-
-    @property
-    def coaching(self) -> bool:
-        return bool(self.notes) or any(kind in ("coach", "kudos") for kind, _, _ in self.flags)
-
-    @classmethod
-    def from_summary(cls, msg: Mapping[str, Any]) -> EndedCall:
-        flags = []
-        for item in msg.get("flags") or ():
-            if isinstance(item, str):
-                flags.append((RULE_KINDS.get(item, ""), item, ""))
-            elif isinstance(item, Mapping):
-                rule = str(item.get("rule", ""))
-                kind = str(item.get("kind") or RULE_KINDS.get(rule, ""))
-                flags.append((kind, rule, str(item.get("evidence") or "")))
-        notes = []
-        for item in msg.get("notes") or ():
-            if isinstance(item, str):
-                notes.append((0.0, "", item))
-            elif isinstance(item, Mapping):
-                t = item.get("t")
-                notes.append((float(t) if isinstance(t, NUM) else 0.0,
-                              str(item.get("by") or ""), str(item.get("text") or "")))
-        where = "history.calls[]"
-        call = _need(msg, "call", str, where)
-        agent = _need(msg, "agent", str, where)
-        started = float(_need(msg, "started", NUM, where))
-        ended = msg.get("ended")
-        return cls(
-            call=call,
-            agent=agent,
-            agent_name=msg.get("agent_name") if isinstance(msg.get("agent_name"), str) else None,
-            team=str(msg.get("team") or ""),
-            queue=msg.get("queue") if isinstance(msg.get("queue"), str) else None,
-            started=started,
-            ended=float(ended) if isinstance(ended, NUM) else started,
-            hold_total=_num(msg.get("hold_total")),
-            transfers=int(_num(msg.get("transfers"))),
-            talk_overs=int(_num(msg.get("talk_overs"))),
-            flags=tuple(flags),
-            notes=tuple(notes),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "call": self.call, "agent": self.agent, "agent_name": self.agent_name,
-            "team": self.team, "queue": self.queue, "started": self.started,
-            "ended": self.ended, "duration": round(self.ended - self.started, 3),
-            "hold_total": self.hold_total, "transfers": self.transfers,
-            "talk_overs": self.talk_overs,
-            "flags": [{"kind": k, "rule": r, "evidence": e} for k, r, e in self.flags],
-            "notes": [{"t": t, "by": b, "text": x} for t, b, x in self.notes],
-        }  # fmt: skip
 
 
 def _hub_hold(fields: dict[str, Any]) -> None:
@@ -519,7 +220,7 @@ class Floor:
             self._advance(float(t), wall)
 
     def _on_status(self, msg: Mapping[str, Any], wall: float) -> None:
-        state = _need(msg, "state", str)
+        state = need_field(msg, "state", str)
         attempt = msg.get("attempt")
         self._status = replace(
             self._status,
@@ -533,13 +234,13 @@ class Floor:
             self._t_wall = None
 
     def _on_snapshot(self, msg: Mapping[str, Any], wall: float) -> None:
-        calls = _need(msg, "calls", list)
+        calls = need_field(msg, "calls", list)
         flags = msg.get("flags") or []
         old = set(self._calls)
         fresh: dict[str, _Call] = {}
         for item in calls:
             try:
-                call_id = _need(item, "call", str)
+                call_id = need_field(item, "call", str)
                 entry = self._calls.get(call_id)
                 fields = self._call_fields(item, "snapshot.calls[]")
                 if entry is None:
@@ -578,18 +279,18 @@ class Floor:
     def _call_fields(self, msg: Mapping[str, Any], where: str) -> dict[str, Any]:
         fields = {name: msg[name] for name in CALL_FIELDS if name in msg}
         for name, kinds in (("agent", str), ("team", str), ("started", NUM)):
-            _need(msg, name, kinds, where)
+            need_field(msg, name, kinds, where)
         fields.setdefault("t", fields["started"])
         _hub_hold(fields)
         return fields
 
     def _on_call_start(self, msg: Mapping[str, Any], wall: float) -> None:
-        call_id = _need(msg, "call", str)
-        t = float(_need(msg, "t", NUM))
+        call_id = need_field(msg, "call", str)
+        t = float(need_field(msg, "t", NUM))
         fields = {
-            "agent": _need(msg, "agent", str),
+            "agent": need_field(msg, "agent", str),
             "agent_name": msg.get("agent_name"),
-            "team": _need(msg, "team", str),
+            "team": need_field(msg, "team", str),
             "queue": msg.get("queue"),
             "started": t,
             "t": t,
@@ -617,8 +318,8 @@ class Floor:
         self._moved(call_id)
 
     def _live(self, msg: Mapping[str, Any]) -> tuple[str, _Call, float]:
-        call_id = _need(msg, "call", str)
-        t = float(_need(msg, "t", NUM))
+        call_id = need_field(msg, "call", str)
+        t = float(need_field(msg, "t", NUM))
         entry = self._calls.get(call_id)
         if entry is None:
             raise FloorError(f"{msg.get('type')}.call: unknown call {call_id!r}")
@@ -637,8 +338,8 @@ class Floor:
         call_id = msg.get("call")
         t = msg.get("t")
         if type(call_id) is not str or type(t) is not float:
-            call_id = _need(msg, "call", str)
-            t = float(_need(msg, "t", NUM))
+            call_id = need_field(msg, "call", str)
+            t = float(need_field(msg, "t", NUM))
         entry = self._calls.get(call_id)
         if entry is None:
             # A summary subscription may start a call with its first update.
@@ -664,7 +365,7 @@ class Floor:
 
     def _on_event(self, msg: Mapping[str, Any], wall: float) -> None:
         call_id, entry, t = self._live(msg)
-        event = _need(msg, "event", str)
+        event = need_field(msg, "event", str)
         f = entry.fields
         f["t"] = max(t, f["t"])
         if event == "hold_start":
@@ -698,8 +399,8 @@ class Floor:
         self._advance(t, wall)
 
     def _on_call_end(self, msg: Mapping[str, Any], wall: float) -> None:
-        call_id = _need(msg, "call", str)
-        t = float(_need(msg, "t", NUM))
+        call_id = need_field(msg, "call", str)
+        t = float(need_field(msg, "t", NUM))
         if call_id not in self._calls:
             raise FloorError(f"call_end.call: unknown call {call_id!r}")
         self._end(call_id, t, msg.get("reason"))
@@ -753,8 +454,8 @@ class Floor:
             self._alerts.append(flag)
 
     def _on_note(self, msg: Mapping[str, Any], wall: float) -> None:
-        call_id = _need(msg, "call", str)
-        text = _need(msg, "text", str)
+        call_id = need_field(msg, "call", str)
+        text = need_field(msg, "text", str)
         t = msg.get("t")
         t = float(t) if isinstance(t, NUM) else self.t
         entry = self._calls.get(call_id) or self._ended.get(call_id)
@@ -767,8 +468,8 @@ class Floor:
 
     def _on_control(self, msg: Mapping[str, Any], wall: float) -> None:
         """A listen/whisper/barge request someone made: it goes on the call's timeline."""
-        call_id = _need(msg, "call", str)
-        action = _need(msg, "action", str)
+        call_id = need_field(msg, "call", str)
+        action = need_field(msg, "action", str)
         entry = self._calls.get(call_id)
         if entry is None:
             raise FloorError(f"control.call: unknown call {call_id!r}")
@@ -778,7 +479,7 @@ class Floor:
                                             f"{action} requested{who}"))
 
     def _on_history(self, msg: Mapping[str, Any], wall: float) -> None:
-        calls = _need(msg, "calls", list)
+        calls = need_field(msg, "calls", list)
         for item in calls:
             if isinstance(item, Mapping) and item.get("live") is True:
                 continue  # the hub lists live calls too; those are on the board already
@@ -794,7 +495,7 @@ class Floor:
         self._errors.append(f"hub: {msg.get('code', 'error')}: {msg.get('detail', '')}")
 
     def _on_batch(self, msg: Mapping[str, Any], wall: float) -> None:
-        for item in _need(msg, "items", list):
+        for item in need_field(msg, "items", list):
             if isinstance(item, Mapping):
                 self.apply(item, wall)
             else:
@@ -980,54 +681,3 @@ class Floor:
                 tuple(dict.fromkeys(flags)), notes,
             )
         return sorted(out.values(), key=lambda c: (c.name.casefold(), c.ended))
-
-
-@dataclass(frozen=True, slots=True)
-class AgentStats:
-    """One agent's shift so far; patterns to talk about, never a ranking."""
-
-    agent: str
-    name: str
-    team: str
-    calls: int
-    live: int
-    avg_hold: float
-    transfers: int
-    talk_over_rate: float  # talk-overs per call
-    flags: Mapping[str, int]
-
-
-def agent_stats(ended: Iterable[EndedCall], live: Iterable[CallRow]) -> list[AgentStats]:
-    """Per-agent totals over ended and live calls, sorted by name (not by any score)."""
-    acc: dict[str, dict[str, Any]] = {}
-
-    def slot(agent: str, name: str, team: str) -> dict[str, Any]:
-        return acc.setdefault(agent, {"name": name, "team": team, "calls": 0, "live": 0,
-                                      "hold": 0.0, "transfers": 0, "talk_overs": 0,
-                                      "flags": dict.fromkeys(KINDS, 0)})
-
-    for call in ended:
-        s = slot(call.agent, call.name, call.team)
-        s["calls"] += 1
-        s["hold"] += call.hold_total
-        s["transfers"] += call.transfers
-        s["talk_overs"] += call.talk_overs
-        for kind, _, _ in call.flags:
-            if kind in s["flags"]:
-                s["flags"][kind] += 1
-    for row in live:
-        s = slot(row.agent, row.name, row.team)
-        s["calls"] += 1
-        s["live"] += 1
-        s["hold"] += row.hold_done
-        s["transfers"] += row.transfers
-        s["talk_overs"] += row.talk_overs
-        for flag in row.flags:
-            s["flags"][flag.kind] += 1
-    out = [
-        AgentStats(agent, s["name"], s["team"], s["calls"], s["live"],
-                   s["hold"] / s["calls"], s["transfers"], s["talk_overs"] / s["calls"],
-                   MappingProxyType(s["flags"]))
-        for agent, s in acc.items()
-    ]
-    return sorted(out, key=lambda a: (a.name.casefold(), a.agent))

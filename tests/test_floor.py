@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 
-from feeds.floor import EndedCall, Floor, agent_stats
+from feeds.floor import Floor
+from feeds.shift import EndedCall, agent_stats
 
 T0 = 1_700_000_000.0
 

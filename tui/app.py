@@ -23,7 +23,8 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from feeds.config import DEFAULT, Config
-from feeds.floor import FlagView, Floor, Frame
+from feeds.floor import Floor
+from feeds.floorview import FlagView, Frame
 from tui.feed import Feed
 from tui.screens.agents import AgentsScreen
 from tui.screens.alerts import AlertsScreen

@@ -23,7 +23,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from feeds.floor import CallRow
+from feeds.floorview import CallRow
 from tui.format import badge_style, duration, sparkline
 
 

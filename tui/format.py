@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
-from feeds.floor import FlagView
+from feeds.floorview import FlagView
 
 BARS = "▁▂▃▄▅▆▇█"
 #: Loudness range a sparkline spans, in dBFS: quiet speech to shouting.

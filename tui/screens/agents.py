@@ -8,7 +8,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer
 
-from feeds.floor import Frame, agent_stats
+from feeds.floorview import Frame
+from feeds.shift import agent_stats
 from tui.format import duration
 from tui.screens.base import FloorScreen
 from tui.widgets import CountsBar, StatusLine

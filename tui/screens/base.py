@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from textual.screen import Screen
 
-from feeds.floor import Frame
+from feeds.floorview import Frame
 from tui.widgets import CountsBar, StatusLine
 
 if TYPE_CHECKING:

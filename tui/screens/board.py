@@ -9,7 +9,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Input, Static
 
-from feeds.floor import KINDS, CallRow, Frame
+from feeds.flags import KINDS
+from feeds.floorview import CallRow, Frame
 from tui.board import Board
 from tui.screens.base import FloorScreen, clock_text
 from tui.widgets import CountsBar, StatusLine

@@ -11,7 +11,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer
 
-from feeds.floor import KIND_PREFIX, RULE_LETTERS, EndedCall, Frame
+from feeds.floorview import KIND_PREFIX, RULE_LETTERS, Frame
+from feeds.shift import EndedCall
 from tui.format import duration
 from tui.screens.base import FloorScreen, clock_text
 from tui.widgets import CountsBar, StatusLine

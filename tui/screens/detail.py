@@ -11,7 +11,7 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from feeds.floor import CallDetail, FlagView, Frame
+from feeds.floorview import CallDetail, FlagView, Frame
 from tui.format import duration, flag_line
 from tui.plot import LevelPlot
 from tui.screens.base import FloorScreen, clock_text

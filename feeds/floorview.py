@@ -1,0 +1,260 @@
+"""What the supervisor UI reads about the floor: immutable views built by feeds.floor.
+
+Flags with who acted on them (`FlagView`), one row per live call (`CallRow`),
+a call's detail (`CallDetail`), the feed's status (`FeedStatus`) and the
+`Frame` the app takes at a fixed rate. Everything here is immutable, so a
+screen can hold on to what it was given while the model moves on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+from feeds.flags import KINDS, OPEN_STATES, RULE_KINDS
+
+#: Seconds without any message after which a connected feed counts as stale.
+STALE_AFTER = 5.0
+
+#: Badge letter per rule: kind is shown by the prefix, so color is never the only cue.
+RULE_LETTERS = {
+    "hold_long": "H",
+    "transfers": "T",
+    "customer_distress": "D",
+    "hold_total": "H",
+    "agent_raised_voice": "V",
+    "talk_over": "O",
+    "deescalated": "K",
+}
+KIND_PREFIX = {"intervene": "!", "coach": "?", "kudos": "+"}
+
+#: The levels of a sample, in the order of CallRow.levels, .baselines and .trends.
+LEVELS = ("cust_db", "cust_pitch", "agent_db", "agent_pitch")
+
+
+class FloorError(ValueError):
+    """A hub message the model cannot use; the text names the field and the problem."""
+
+
+def need_field(
+    msg: Mapping[str, Any], name: str, kinds: type | tuple[type, ...], where: str | None = None
+) -> Any:
+    """`msg[name]` if it has one of `kinds`, else a FloorError naming the field."""
+    value = msg.get(name)
+    if value is None or (isinstance(value, bool) and kinds is not bool) or not isinstance(
+        value, kinds
+    ):
+        shown = "missing" if value is None else f"got {value!r}"[:60]
+        expected = "/".join(k.__name__ for k in (kinds if isinstance(kinds, tuple) else (kinds,)))
+        where = where or str(msg.get("type", "message"))
+        raise FloorError(f"{where}.{name}: expected {expected}, {shown}")
+    return value
+
+
+NUM = (int, float)
+
+
+def number(value: Any) -> float:
+    """A number from the hub, or 0 when absent or not a number."""
+    return float(value) if isinstance(value, NUM) and not isinstance(value, bool) else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class FlagView:
+    """One flag as the supervisor sees it, with who acked or snoozed it."""
+
+    id: str
+    call: str
+    t: float
+    kind: str
+    rule: str
+    severity: int
+    state: str
+    evidence: str
+    by: str | None = None
+    note: str | None = None
+    until: float | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
+    def badge(self) -> str:
+        """Two characters: kind prefix (! ? +) and rule letter."""
+        return KIND_PREFIX.get(self.kind, "*") + RULE_LETTERS.get(self.rule, "?")
+
+    @classmethod
+    def from_message(cls, msg: Mapping[str, Any]) -> FlagView:
+        kind = msg.get("kind") or RULE_KINDS.get(str(msg.get("rule")), "")
+        if kind not in KINDS:
+            raise FloorError(f"flag.kind: expected one of {', '.join(KINDS)}, got {kind!r}")
+        state = need_field(msg, "state", str)
+        if state not in ("raised", "cleared", "acked", "snoozed"):
+            raise FloorError(f"flag.state: unknown state {state!r}")
+        until = msg.get("until")
+        return cls(
+            id=need_field(msg, "id", str),
+            call=need_field(msg, "call", str),
+            t=float(need_field(msg, "t", NUM)),
+            kind=kind,
+            rule=need_field(msg, "rule", str),
+            severity=int(need_field(msg, "severity", int)),
+            state=state,
+            evidence=str(msg.get("evidence") or ""),
+            by=msg.get("by") if isinstance(msg.get("by"), str) else None,
+            note=msg.get("note") if isinstance(msg.get("note"), str) else None,
+            until=float(until) if isinstance(until, NUM) and not isinstance(until, bool) else None,
+        )
+
+
+Trend = tuple[float | None, ...]
+#: Position of each level in CallRow.levels, .baselines and .trends.
+LEVEL_INDEX = {name: i for i, name in enumerate(LEVELS)}
+
+
+class CallRow(NamedTuple):
+    """One live call on the board: its running state, short trends and open flags.
+
+    A named tuple, not a dataclass: thousands are built per second on a busy floor,
+    and a tuple is the cheapest immutable record Python has."""
+
+    call: str
+    agent: str
+    agent_name: str | None
+    team: str
+    queue: str | None
+    started: float
+    t: float
+    state: str
+    hold_started: float | None
+    hold_done: float  # holds that have ended; the running one is added at display time
+    transfers: int
+    talk_overs: int
+    levels: tuple[float | None, ...]  # in LEVELS order
+    baselines: tuple[float | None, ...]
+    cust_spike: bool
+    agent_spike: bool
+    trends: tuple[Trend, ...]
+    flags: tuple[FlagView, ...]
+
+    def baseline(self, name: str) -> float | None:
+        return self.baselines[LEVEL_INDEX[name]]
+
+    def trend(self, name: str) -> Trend:
+        return self.trends[LEVEL_INDEX[name]]
+
+    @property
+    def name(self) -> str:
+        return self.agent_name or self.agent
+
+    @property
+    def on_hold(self) -> bool:
+        return self.state == "hold"
+
+    def call_time(self, now: float) -> float:
+        return max(0.0, max(now, self.t) - self.started)
+
+    def hold_time(self, now: float) -> float:
+        """The current hold so far (0 when talking)."""
+        if not self.on_hold or self.hold_started is None:
+            return 0.0
+        return max(0.0, max(now, self.t) - self.hold_started)
+
+    def hold_sum(self, now: float) -> float:
+        """All holds so far, the running one included."""
+        return self.hold_done + self.hold_time(now)
+
+
+
+def need_key(flags: Iterable[FlagView], started: float, call: str) -> tuple[int, int, float, str]:
+    """Board order: raised intervene first, then acked intervene, then other open flags
+    (snoozed ones do not count); within a tier the highest severity, then the oldest call."""
+    tier, severity = 3, 0
+    for flag in flags:
+        if flag.state == "snoozed":
+            continue
+        rank = (0 if flag.state == "raised" else 1) if flag.kind == "intervene" else 2
+        if rank < tier or (rank == tier and flag.severity > severity):
+            tier, severity = rank, flag.severity
+    return (tier, -severity, started, call)
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One point of a call's detail plots."""
+
+    t: float
+    cust_db: float | None
+    cust_pitch: float | None
+    agent_db: float | None
+    agent_pitch: float | None
+    cust_spike: bool
+    agent_spike: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    t: float
+    kind: str  # "event", "flag", "note", "start", "end"
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallDetail:
+    """Everything the detail screen shows for one call."""
+
+    row: CallRow
+    points: tuple[Point, ...]
+    timeline: tuple[TimelineEntry, ...]
+    flags: tuple[FlagView, ...]  # every flag seen on the call, newest state of each
+    ended: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStatus:
+    """What the feed is doing; the status line renders it as it is."""
+
+    state: str = "connecting"
+    url: str = ""
+    attempt: int = 0
+    detail: str = ""
+    last_message: float | None = None  # wall time of the last hub message
+
+    def stale_for(self, wall: float) -> float:
+        if self.last_message is None:
+            return 0.0
+        return max(0.0, wall - self.last_message)
+
+    def live(self, wall: float, expecting: bool = True) -> bool:
+        """Connected, and heard from lately if messages are `expecting` (live calls get
+        an update every second; a floor with no calls may be silent and still be fine)."""
+        return self.state == "connected" and (
+            not expecting or self.stale_for(wall) < STALE_AFTER)
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    live: int = 0
+    on_hold: int = 0
+    flags: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """What changed since the last frame, and the whole floor as it is now."""
+
+    rows: Mapping[str, CallRow]  # every live call; a row is built when first read
+    changed: frozenset[str]
+    reranked: frozenset[str]  # new calls, and calls whose flags, agent, team or queue changed
+    removed: frozenset[str]
+    teams: frozenset[str]
+    alerts: tuple[FlagView, ...]
+    status: FeedStatus
+    counts: Counts
+    now: float
+    errors: tuple[str, ...]
+    history_changed: bool
+    resync: bool  # a snapshot replaced the floor: the app rebuilds everything
