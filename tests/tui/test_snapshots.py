@@ -1,4 +1,5 @@
-"""Snapshot tests: board, detail and help at 80×24 and 160×48, on a pinned clock.
+"""Snapshot tests: board, detail and help at 80×24 and 160×48 (and the board in a
+light and a 16-color theme), on a pinned clock.
 
 The wall clock is fixed (tests.tui.feedkit.WALL) and notifications are off, so
 nothing in a snapshot depends on when or how fast the test ran. Update the
@@ -18,9 +19,9 @@ from tui.app import FloorwatchApp
 SIZES = [(80, 24), (160, 48)]
 
 
-def quiet_app() -> tuple[FloorwatchApp, ReplayFeed]:
+def quiet_app(theme: str | None = None) -> tuple[FloorwatchApp, ReplayFeed]:
     feed = ReplayFeed(hub_stream())
-    app = FloorwatchApp(feed, clock=lambda: WALL,
+    app = FloorwatchApp(feed, clock=lambda: WALL, theme=theme,
                         config=Config(alerts=Alerts(bell=False, notify=False)))
     return app, feed
 
@@ -39,3 +40,13 @@ def test_screen(snap_compare, screen: str, size: tuple[int, int]):
         await settle(pilot, feed)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("theme", ["textual-light", "ansi-dark"])
+def test_board_in_light_and_16_color_themes(snap_compare, theme: str):
+    app, feed = quiet_app(theme)
+
+    async def run_before(pilot) -> None:
+        await settle(pilot, feed)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
