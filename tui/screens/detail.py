@@ -55,7 +55,8 @@ class DetailScreen(FloorScreen):
             with VerticalScroll(id="timeline-box"):
                 yield Static("", id="timeline")
         yield StatusLine()
-        yield Footer(compact=True)
+        # The palette hint gives way to the actions at 80 columns (Ctrl+P still works).
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#flags", OptionList).focus()
