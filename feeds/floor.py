@@ -53,6 +53,27 @@ CALL_FIELDS = (
     "agent_pitch", "cust_db_base", "cust_pitch_base", "agent_db_base", "agent_pitch_base",
     "cust_spike", "agent_spike",
 )  # fmt: skip
+_OPT_NUM = (int, float, type(None))
+_OPT_STR = (str, type(None))
+#: Types of the call fields rows are built from; anything else is an error, not a crash.
+FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "agent": str, "agent_name": _OPT_STR, "team": str, "queue": _OPT_STR,
+    "started": (int, float), "t": (int, float), "state": str, "hold_started": _OPT_NUM,
+    "hold_total": _OPT_NUM, "transfers": int, "talk_overs": int,
+    "cust_db": _OPT_NUM, "cust_pitch": _OPT_NUM, "agent_db": _OPT_NUM, "agent_pitch": _OPT_NUM,
+    "cust_db_base": _OPT_NUM, "cust_pitch_base": _OPT_NUM, "agent_db_base": _OPT_NUM,
+    "agent_pitch_base": _OPT_NUM, "cust_spike": bool, "agent_spike": bool,
+}  # fmt: skip
+
+
+def _check_types(msg: Mapping[str, Any], where: str) -> None:
+    for name, value in msg.items():
+        kinds = FIELD_TYPES.get(name)
+        if kinds is not None and not isinstance(value, kinds):
+            names = "/".join(k.__name__ for k in (kinds if isinstance(kinds, tuple) else (kinds,)))
+            raise FloorError(f"{where}.{name}: expected {names}, got {value!r}"[:120])
+
+
 #: Fields the board filters or sorts on besides flags: a change may move the call.
 RANKED_FIELDS = ("agent", "agent_name", "team", "queue")
 
@@ -277,9 +298,10 @@ class Floor:
         self._resync = True
 
     def _call_fields(self, msg: Mapping[str, Any], where: str) -> dict[str, Any]:
-        fields = {name: msg[name] for name in CALL_FIELDS if name in msg}
         for name, kinds in (("agent", str), ("team", str), ("started", NUM)):
             need_field(msg, name, kinds, where)
+        _check_types(msg, where)
+        fields = {name: msg[name] for name in CALL_FIELDS if name in msg}
         fields.setdefault("t", fields["started"])
         _hub_hold(fields)
         return fields
@@ -340,6 +362,7 @@ class Floor:
         if type(call_id) is not str or type(t) is not float:
             call_id = need_field(msg, "call", str)
             t = float(need_field(msg, "t", NUM))
+        _check_types(msg, "call_update")
         entry = self._calls.get(call_id)
         if entry is None:
             # A summary subscription may start a call with its first update.

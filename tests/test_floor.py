@@ -147,6 +147,7 @@ def test_bad_messages_are_reported_by_field_and_nothing_else_is_lost():
          "severity": 1, "state": "raised", "evidence": ""},
         {"type": "sample", "call": "nope", "t": T0, "dt": 1.0},
         {"type": "wat"},
+        {"type": "call_update", "call": "c1", "t": T0 + 1, "transfers": "two"},
         flag("c1", "hold_long", "intervene"),
     ], 0.0)
     frame = floor.take(0.0)
@@ -157,7 +158,9 @@ def test_bad_messages_are_reported_by_field_and_nothing_else_is_lost():
         "flag.kind: expected one of intervene, coach, kudos, got 'panic'",
         "sample.call: unknown call 'nope'",
         "message.type: unknown type 'wat'",
+        "call_update.transfers: expected int, got 'two'",
     )
+    assert frame.rows["c1"].transfers == 0
 
 
 def test_flag_before_its_call_is_kept_and_batches_are_unpacked():
