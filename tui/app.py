@@ -90,14 +90,14 @@ class FloorwatchApp(App[None]):
         self._focus: str | None = None
         self._redraw = True
         self._last_screen: Screen | None = None
-        self._pump_task: asyncio.Task | None = None
         if theme:
             self.theme = theme
 
     # --- feed in, frames out -------------------------------------------------------
 
     def on_mount(self) -> None:
-        self._pump_task = asyncio.get_running_loop().create_task(self._pump())
+        # A Textual worker: cancelled with the app, and an error in it is not silent.
+        self.run_worker(self._pump(), name="feed", group="feed")
         self.set_interval(1.0 / self.refresh_hz, self.tick)
 
     async def _pump(self) -> None:
@@ -111,8 +111,6 @@ class FloorwatchApp(App[None]):
                 await asyncio.sleep(0)
 
     async def on_unmount(self) -> None:
-        if self._pump_task is not None:
-            self._pump_task.cancel()
         await self.feed.close()
 
     def tick(self) -> None:
