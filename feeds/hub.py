@@ -49,6 +49,7 @@ from feeds.protocol import (
     validate,
 )
 from feeds.store import Store, default_path
+from feeds.trace import Trace
 
 #: websockets closes a connection on a frame larger than this; frames between
 #: MAX_MESSAGE_BYTES and this get an `error` and the connection stays open.
@@ -90,6 +91,7 @@ class Hub:
         self.flags: dict[str, Message] = {}  # open flags, as flag messages with hub state
         self.restored: dict[str, Message] = store.open_flags() if store else {}
         self.seen: dict[str, tuple[float, float]] = {}  # call -> (event t, monotonic)
+        self.traces: dict[str, Trace] = {}  # live call -> its last minutes in 1 s bins
         # calls changed since their last call_update, in UPDATE_SLOTS slots by hash, so each
         # housekeeping step (HOUSEKEEPING_S) updates one slot and no step does all calls
         self.dirty: list[set[str]] = [set() for _ in range(UPDATE_SLOTS)]
@@ -134,7 +136,15 @@ class Hub:
 
     def call_update(self, call_id: str) -> Message | None:
         call = self.engine.calls.get(call_id)
-        return None if call is None else {"type": "call_update", **call.snapshot()}
+        return None if call is None else {"type": "call_update", **self.call_state(call_id)}
+
+    def call_state(self, call_id: str) -> Message:
+        """A live call's running state plus its last complete second (the `*_1s` fields)."""
+        state = self.engine.calls[call_id].snapshot()
+        trace = self.traces.get(call_id)
+        if trace is not None:
+            state.update(trace.last())
+        return state
 
     # --- producers ----------------------------------------------------------
 
@@ -146,6 +156,7 @@ class Hub:
             self.ingest(msg, ws, now)  # the general path raises the right error
             return
         flags = call.sample(msg)
+        self.traces[call_id].add(msg["t"], msg, call.cust.active, call.agent_party.active)
         self.messages += 1
         for flag in flags:
             self._flag(flag, call.team, call.agent)
@@ -169,6 +180,10 @@ class Hub:
         kind = msg["type"]
         if kind == "call_start":
             call = self.engine.calls[call_id]
+            self.traces[call_id] = Trace()
+        elif kind == "sample":
+            assert call is not None
+            self.traces[call_id].add(msg["t"], msg, call.cust.active, call.agent_party.active)
         if ws is not None and owner is not ws:  # a new call, or its producer reconnected
             self.owner[call_id] = ws
         assert call is not None
@@ -178,6 +193,7 @@ class Hub:
         if kind == "call_end":
             self.owner.pop(call_id, None)
             self.seen.pop(call_id, None)
+            self.traces.pop(call_id, None)
             self.dirty[hash(call_id) % UPDATE_SLOTS].discard(call_id)
             if self.store is not None:
                 self.store.put_summary(call.summary())
@@ -262,7 +278,8 @@ class Hub:
         return sub.teams is None or team in sub.teams
 
     def snapshot(self, sub: Subscriber) -> Message:
-        calls = [c.snapshot() for c in self.engine.calls.values() if self._visible(sub, c.team)]
+        calls = [self.call_state(i) for i, c in self.engine.calls.items()
+                 if self._visible(sub, c.team)]
         flags = [f for f in self.flags.values() if self._visible(sub, f["team"])]
         return {"type": "snapshot", "calls": calls, "flags": flags}
 
@@ -298,13 +315,14 @@ class Hub:
             teams = msg.get("teams")
             sub.teams = None if teams is None else frozenset(teams)
             sub.detail = msg.get("detail", "samples")
+            focused = sub.focus
             sub.focus = frozenset(msg.get("focus", ()))
             sub.user = msg.get("user", sub.user)
             sub.batch = msg.get("batch", False)
             sub.subscribed = True
             self.subscribers.add(sub)
             out = [self.hello()] if first else []
-            sub.push_messages([*out, self.snapshot(sub)])
+            sub.push_messages([*out, self.snapshot(sub), *self.traces_for(sub, focused)])
             return
         if not sub.subscribed:
             raise ProtocolError(f"{kind}: send a subscribe first", code="not_subscribed")
@@ -316,6 +334,16 @@ class Hub:
             await self._action(sub, msg)
         elif kind == "history":
             await self._history(sub, msg)
+
+    def traces_for(self, sub: Subscriber, focused: frozenset[str]) -> list[Message]:
+        """`trace` messages for the calls this subscription newly focuses (visible, live),
+        so a detail view plots the last minutes at once; live samples follow them."""
+        out = []
+        for call_id in sorted(sub.focus - focused):
+            call = self.engine.calls.get(call_id)
+            if call is not None and self._visible(sub, call.team):
+                out.append(self.traces[call_id].message(call_id, call.snapshot()))
+        return out
 
     def hello(self) -> Message:
         return {"type": "hello", "server": SERVER_NAME, "protocol": PROTOCOL_VERSION,
@@ -439,7 +467,7 @@ class Hub:
         for call_id in dirty:
             call = self.engine.calls.get(call_id)
             if call is not None and (every or call.team in teams):
-                update = {"type": "call_update", **call.snapshot()}
+                update = {"type": "call_update", **self.call_state(call_id)}
                 self._tick(call.team).add(UPDATE, call_id, Encoded(update))
 
     def expire_snoozes(self, wall: float) -> None:

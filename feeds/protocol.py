@@ -210,6 +210,11 @@ SCHEMAS: dict[str, Schema] = {
     # floorwatch extensions (docs/protocol.md)
     "control": ({"call": _str, "action": _one_of("listen", "whisper", "barge")}, {}),
     "call_update": ({"call": _str, "t": _number}, {}),
+    "trace": (
+        {"call": _str, "t0": _number, "step": _positive, "cust_db": _list, "cust_pitch": _list,
+         "agent_db": _list, "agent_pitch": _list},
+        {"cust_spike": _list, "agent_spike": _list},
+    ),
     "history": ({}, {"since": _optional_number, "teams": _teams, "limit": _limit}),
 }
 
