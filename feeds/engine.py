@@ -42,7 +42,10 @@ class CallState:
         "hold_total",
         "holds",
         "id",
-        "last_sample",
+        "last_agent_db",
+        "last_agent_pitch",
+        "last_cust_db",
+        "last_cust_pitch",
         "on_hold",
         "open",
         "queue",
@@ -80,7 +83,12 @@ class CallState:
         self.raised_once: set[str] = set()
         self.distress_raised_at: float | None = None
         self.agent_raised_during_distress = False
-        self.last_sample: Message = {}
+        # The last sample's levels, for snapshot(): keeping the message itself would
+        # free it (and its keys) much later, long after it has left the cache.
+        self.last_cust_db: float | None = None
+        self.last_cust_pitch: float | None = None
+        self.last_agent_db: float | None = None
+        self.last_agent_pitch: float | None = None
         rules, base = config.rules, config.baseline
         self.cust = Party(
             rules.customer_distress.db,
@@ -167,7 +175,8 @@ class CallState:
         c_pitch = msg.get("cust_pitch")
         a_db = msg.get("agent_db")
         a_pitch = msg.get("agent_pitch")
-        self.last_sample = msg
+        self.last_cust_db, self.last_cust_pitch = c_db, c_pitch
+        self.last_agent_db, self.last_agent_pitch = a_db, a_pitch
         if c_db is not None or c_pitch is not None:
             change = self.cust.voiced(dt, c_db, c_pitch)
             if change is not None:
@@ -331,7 +340,6 @@ class CallState:
 
     def snapshot(self) -> dict[str, Any]:
         """The call's running state, as sent in `snapshot.calls` and `call_update`."""
-        last = self.last_sample
         cb_db, cb_hz = self.cust.baselines()
         ab_db, ab_hz = self.agent_party.baselines()
         return {
@@ -349,10 +357,10 @@ class CallState:
             "holds": self.holds,
             "transfers": self.transfers,
             "talk_overs": self.talk_overs,
-            "cust_db": last.get("cust_db"),
-            "cust_pitch": last.get("cust_pitch"),
-            "agent_db": last.get("agent_db"),
-            "agent_pitch": last.get("agent_pitch"),
+            "cust_db": self.last_cust_db,
+            "cust_pitch": self.last_cust_pitch,
+            "agent_db": self.last_agent_db,
+            "agent_pitch": self.last_agent_pitch,
             "cust_db_base": cb_db,
             "cust_pitch_base": cb_hz,
             "agent_db_base": ab_db,

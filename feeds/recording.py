@@ -222,10 +222,10 @@ class _MsgpackReader:
             code = "bad_encoding"
             try:
                 for obj in unpacker:
-                    if type(obj) is not dict or type(obj.get("type")) is not str:
+                    if type(obj) is not dict or type(kind := obj.get("type")) is not str:
                         problem = f"expected a map with a string 'type', got {reprlib.repr(obj)}"
                         break
-                    if samples and obj["type"] == "sample" and _fast_sample(obj):
+                    if kind == "sample" and samples and _fast_sample(obj):
                         yield new(Record, ("offset", start, obj, None))
                     else:
                         try:

@@ -22,7 +22,6 @@ two appends and a running sum; everything else (baseline updates, once per
 from __future__ import annotations
 
 import math
-from array import array
 from bisect import bisect_left, insort
 from dataclasses import dataclass
 from math import log2
@@ -51,29 +50,26 @@ def _median(values: list[float]) -> float:
 class Track:
     """Baseline and sustained level of one metric of one party.
 
-    The hot path (one voiced sample) is inlined in `Party.voiced`. The recent
-    window is two flat arrays of doubles: no per-sample objects for the garbage
-    collector to trace. The sorted baseline is a list, which `bisect` reads
-    without boxing a float per probe. A track without a threshold is kept for
-    display only: it has a baseline but no recent window, since nothing asks
-    for its sustained level.
+    This is the part a sample rarely touches: the baseline (once per
+    `resolution_s` of speech), the sustained level (on spike samples and during a
+    spike) and the peaks; the per-sample state is in `Party`. Windows are flat
+    lists of the samples' own float objects: appending one is an incref, where
+    an `array('d')` parses its argument and boxes a new float on every read.
+    A track without a threshold is kept for display only: it has a baseline
+    but no recent window.
     """
 
     __slots__ = (
         "base",
         "base_dts",
-        "base_due",
         "base_head",
         "base_sorted",
         "base_total",
         "base_values",
         "clear_margin",
-        "judged",
         "min_speech",
         "peak",
         "recent",
-        "resolution",
-        "spike_at",
         "sustain",
         "threshold",
         "window_s",
@@ -86,38 +82,35 @@ class Track:
         sustain_s: float,
         window_s: float,
         min_speech_s: float,
-        resolution_s: float,
+        recent: list[float] | None,
     ) -> None:
         # No threshold: tracked for display only; an infinite one never spikes.
-        self.judged = threshold is not None
         self.threshold = math.inf if threshold is None else threshold
         self.clear_margin = clear_margin
         self.sustain = sustain_s
         self.window_s = window_s
         self.min_speech = min_speech_s
-        self.resolution = resolution_s
         self.base: float | None = None  # None until min_speech_s of speech is in the baseline
-        self.base_due = 0.0  # speech since the last sample that entered the baseline
         # Baseline window in arrival order from base_head on: the speech each kept
         # sample stands for, and its value; base_sorted holds the same values sorted.
-        self.base_dts = array("d")
-        self.base_values = array("d")
+        self.base_dts: list[float] = []
+        self.base_values: list[float] = []
         self.base_head = 0
         self.base_sorted: list[float] = []
         self.base_total = 0.0
-        # Every voiced sample as (dt, value) pairs, flat, newest last, trimmed lazily.
-        self.recent = array("d")
+        # Every voiced sample as (dt, value) pairs, flat, newest last, trimmed lazily
+        # (Party.voiced appends); None for a track whose sustained level nothing asks for.
+        self.recent = recent
         self.peak = 0.0  # largest sustained excess of the current (or last) spike
-        self.spike_at = math.inf  # base + threshold: a sample at or over it is a spike sample
 
-    def into_baseline(self, dt: float, value: float) -> None:
+    def into_baseline(self, dt: float, value: float) -> float:
         """Keep one non-spike sample standing for `dt` seconds of speech; refresh the median.
 
+        Returns the spike level, base + threshold (infinite while there is no base).
         `Party.voiced` keeps one sample per `resolution_s` of speech (`dt` is all the
         speech since the last one kept), so the cost does not grow with the sample rate.
         This is also where the recent window is trimmed while the party speaks normally.
         """
-        self.base_due = 0.0
         dts, values, ordered = self.base_dts, self.base_values, self.base_sorted
         dts.append(dt)
         values.append(value)
@@ -134,16 +127,18 @@ class Track:
             head = 0
         self.base_head = head
         self.base_total = total
+        if self.recent is not None and len(self.recent) > _RECENT_CAP:
+            self.trim()
         if total >= self.min_speech or self.base is not None:
             n = len(ordered)
             self.base = base = (ordered[(n - 1) // 2] + ordered[n // 2]) / 2.0
-            self.spike_at = base + self.threshold
-        if len(self.recent) > _RECENT_CAP:
-            self.trim()
+            return base + self.threshold
+        return math.inf
 
     def trim(self) -> None:
         """Drop recent samples older than the sustain window needs."""
         recent = self.recent
+        assert recent is not None
         total = 0.0
         for i in range(len(recent) - 2, -1, -2):
             total += recent[i]
@@ -157,15 +152,15 @@ class Track:
         The sustained level is the median of the last `sustain_s` of speech, once
         that much speech has been heard.
         """
-        if self.base is None:
-            return None
         recent, total = self.recent, 0.0
+        if self.base is None or recent is None:
+            return None
         if len(recent) > _RECENT_CAP:
             self.trim()
         for i in range(len(recent) - 2, -1, -2):
             total += recent[i]
             if total >= self.sustain - 1e-9:
-                return _median(recent[i + 1 :: 2].tolist()) - self.base
+                return _median(recent[i + 1 :: 2]) - self.base
         return None
 
 
@@ -181,9 +176,25 @@ class SpikeChange:
 
 
 class Party:
-    """One speaker on a call: a loudness track and a pitch track sharing one spike state."""
+    """One speaker on a call: a loudness track and a pitch track sharing one spike state.
 
-    __slots__ = ("active", "db", "st")
+    What every voiced sample reads and writes (the recent windows, the spike levels,
+    the speech due for the baselines) is kept here, in one object, rather than in the
+    tracks: on a floor of thousands of calls each object touched is a likely cache miss.
+    """
+
+    __slots__ = (
+        "active",
+        "db",
+        "db_due",
+        "db_recent",
+        "db_spike_at",
+        "resolution",
+        "st",
+        "st_due",
+        "st_recent",
+        "st_spike_at",
+    )
 
     def __init__(
         self,
@@ -196,9 +207,17 @@ class Party:
         clear_st: float,
         resolution_s: float,
     ) -> None:
-        self.db = Track(db_threshold, clear_db, sustain_s, window_s, min_speech_s, resolution_s)
-        self.st = Track(st_threshold, clear_st, sustain_s, window_s, min_speech_s, resolution_s)
+        # The tracks' recent windows; the agent's pitch (no threshold) is for display only.
+        self.db_recent: list[float] = []
+        self.st_recent: list[float] | None = [] if st_threshold is not None else None
+        self.db = Track(db_threshold, clear_db, sustain_s, window_s, min_speech_s, self.db_recent)
+        self.st = Track(st_threshold, clear_st, sustain_s, window_s, min_speech_s, self.st_recent)
         self.active = False
+        self.resolution = resolution_s
+        # A sample at or over a spike level is a spike sample; *_due is the speech
+        # since the last sample that entered that track's baseline.
+        self.db_spike_at = self.st_spike_at = math.inf
+        self.db_due = self.st_due = 0.0
 
     def voiced(self, dt: float, db: float | None, pitch_hz: float | None) -> SpikeChange | None:
         """Take one interval in which this party spoke; report a spike starting or ending.
@@ -210,40 +229,40 @@ class Party:
         active = self.active
         judge = active
         if db is not None:
-            track = self.db
-            recent = track.recent
+            recent = self.db_recent
             recent.append(dt)
             recent.append(db)
-            if db >= track.spike_at:
+            if db >= self.db_spike_at:
                 judge = True
             elif not active:
-                due = track.base_due + dt
-                if due < track.resolution:
-                    track.base_due = due
+                due = self.db_due + dt
+                if due < self.resolution:
+                    self.db_due = due
                 else:
-                    track.into_baseline(due, db)
+                    self.db_due = 0.0
+                    self.db_spike_at = self.db.into_baseline(due, db)
         if pitch_hz is not None and pitch_hz > 0.0:
-            track = self.st
             st = 12.0 * log2(pitch_hz) - _SEMITONE_OFFSET
-            if track.judged:
-                recent = track.recent
+            recent = self.st_recent
+            if recent is not None:
                 recent.append(dt)
                 recent.append(st)
-                if st >= track.spike_at:
-                    judge = True
-            if not active and st < track.spike_at:
-                due = track.base_due + dt
-                if due < track.resolution:
-                    track.base_due = due
+            if st >= self.st_spike_at:
+                judge = True
+            elif not active:
+                due = self.st_due + dt
+                if due < self.resolution:
+                    self.st_due = due
                 else:
-                    track.into_baseline(due, st)
+                    self.st_due = 0.0
+                    self.st_spike_at = self.st.into_baseline(due, st)
         return self._judge(active) if judge else None
 
     def _judge(self, active: bool) -> SpikeChange | None:
         """After a spike sample or during a spike: does the spike start, or end?"""
         db, st = self.db, self.st
         db_excess = db.excess()
-        st_excess = st.excess() if st.judged else None
+        st_excess = st.excess()
         if active:
             self._track_peaks(db_excess, st_excess)
             if ((db_excess is None or db_excess < db.threshold - db.clear_margin)
