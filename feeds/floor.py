@@ -40,10 +40,10 @@ from feeds.floorview import (
     need_key,
 )
 from feeds.shift import EndedCall
+from feeds.trace import LAST_FIELDS, Trace, TraceError
 
-#: Points kept per call for the board's sparklines, and for the detail plots.
-TREND_LEN = 12
-DETAIL_LEN = 240
+#: Seconds kept per call for the board's sparklines (the detail plots use a `Trace`).
+TREND_LEN = 40
 #: Flag transitions, events and errors kept for the alerts screen and timelines.
 ALERTS_LEN = 500
 EVENTS_LEN = 200
@@ -63,6 +63,7 @@ FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "cust_db": _OPT_NUM, "cust_pitch": _OPT_NUM, "agent_db": _OPT_NUM, "agent_pitch": _OPT_NUM,
     "cust_db_base": _OPT_NUM, "cust_pitch_base": _OPT_NUM, "agent_db_base": _OPT_NUM,
     "agent_pitch_base": _OPT_NUM, "cust_spike": bool, "agent_spike": bool,
+    **dict.fromkeys(LAST_FIELDS, _OPT_NUM),
 }  # fmt: skip
 
 
@@ -90,49 +91,93 @@ def _hub_hold(fields: dict[str, Any]) -> None:
 class _Call:
     """Mutable per-call state inside the model; rows are built from it when dirty."""
 
-    __slots__ = ("detail", "ended", "fields", "flags", "need_key", "open_flags", "raw",
-                 "timeline", "trends")
+    __slots__ = ("ended", "fields", "flags", "need_key", "open_flags", "raw", "timeline",
+                 "trace", "trend_t", "trends", "watched")
 
     def __init__(self, fields: dict[str, Any]) -> None:
         self.fields = fields
+        # One value per second of event time (the hub's `*_1s` means), newest last.
         self.trends = tuple(deque(maxlen=TREND_LEN) for _ in LEVELS)
-        # Detail points are kept only for calls someone is looking at (Floor.focus):
-        # 240 points for each of 5,000 calls would cost ~100 MB.
-        self.detail: deque[Point] | None = None
+        self.trend_t: int | None = None  # the second the trends end with
+        # 1-second bins of raw samples: kept for the call on the detail screen (seeded by
+        # the hub's `trace`) and for calls whose raw samples arrive (samples subscription).
+        self.trace: Trace | None = None
+        self.watched = False
         self.timeline: deque[TimelineEntry] = deque(maxlen=EVENTS_LEN)
         self.flags: dict[str, FlagView] = {}
         self.open_flags: tuple[FlagView, ...] | None = ()  # None: recompute from flags
         self.need_key: tuple[int, int, float, str] | None = None  # None: recompute
-        self.raw = False  # raw samples seen: trends come from them, not from call_update
+        self.raw = False  # raw samples seen: levels come from them, not from call_update
         self.ended = False
 
     def set_flag(self, flag: FlagView) -> None:
         self.flags[flag.id] = flag
         self.open_flags = self.need_key = None
 
-    def push_levels(self, t: float, levels: Mapping[str, Any]) -> None:
+    def push_second(self, sec: int, values: Iterable[Any]) -> None:
+        """One second's levels onto the trends; seconds skipped in between stay blank."""
+        last = self.trend_t
+        if last is not None:
+            if sec <= last:
+                return
+            for _ in range(min(sec - last - 1, TREND_LEN)):
+                for trend in self.trends:
+                    trend.append(None)
+        self.trend_t = sec
+        for trend, value in zip(self.trends, values, strict=True):
+            trend.append(float(value) if isinstance(value, NUM) else None)
+
+    def push_levels(self, levels: Mapping[str, Any]) -> None:
+        """A hub without 1-second means: the trends get the last sample's levels."""
         f = self.fields
-        values = []
         for name, trend in zip(LEVELS, self.trends, strict=True):
             value = levels.get(name)
             value = float(value) if isinstance(value, NUM) else None
             f[name] = value
             trend.append(value)
-            values.append(value)
-        if self.detail is not None:
-            self.detail.append(Point(t, *values, bool(f.get("cust_spike")),
-                                     bool(f.get("agent_spike"))))
+
+    def take_last_second(self, msg: Mapping[str, Any]) -> bool:
+        """The hub's last complete second onto the trends; False from a hub without them."""
+        if "t_1s" not in msg:
+            return False
+        sec = msg["t_1s"]
+        if isinstance(sec, NUM):
+            self.push_second(int(sec), (msg.get(f"{name}_1s") for name in LEVELS))
+        return True
+
+    def sample(self, msg: Mapping[str, Any]) -> None:
+        """A raw sample: into the 1-second trace; a second it completes goes on the trends."""
+        f = self.fields
+        for name in LEVELS:
+            value = msg.get(name)
+            f[name] = float(value) if isinstance(value, NUM) else None
+        trace = self.trace
+        if trace is None:
+            trace = self.trace = Trace()
+        if trace.add(msg["t"], msg, bool(f.get("cust_spike")), bool(f.get("agent_spike"))):
+            last = trace.last()
+            self.push_second(trace.end - 1, (last[f"{name}_1s"] for name in LEVELS))
 
     def watch(self) -> None:
-        """Start keeping detail points, seeded from the short trends."""
-        if self.detail is not None:
+        """Keep a trace for the detail plots, seeded from the board's trends until the
+        hub's `trace` replaces it."""
+        self.watched = True
+        if self.trace is not None or self.trend_t is None:
             return
-        self.detail = deque(maxlen=DETAIL_LEN)
-        t = float(self.fields.get("t") or 0.0)
-        series = list(zip(*self.trends, strict=True))
-        for i, (c_db, c_hz, a_db, a_hz) in enumerate(series):
-            self.detail.append(Point(t - (len(series) - 1 - i), c_db, c_hz, a_db, a_hz,
-                                     False, False))
+        n = len(self.trends[0])
+        seed: dict[str, Any] = {"t0": self.trend_t - n + 1, "cust_spike": [False] * n,
+                                "agent_spike": [False] * n}
+        for name, trend in zip(LEVELS, self.trends, strict=True):
+            seed[name] = list(trend)
+        self.trace = Trace.from_message(seed)
+
+    def points(self) -> tuple[Point, ...]:
+        """The detail plots' points: one per second, the second being filled included."""
+        if not self.watched or self.trace is None:
+            return ()
+        t0, levels, spikes = self.trace.bins(open_bin=True)
+        return tuple(Point(t0 + i, *lv, *sp)
+                     for i, (lv, sp) in enumerate(zip(levels, spikes, strict=True)))
 
     def open(self) -> tuple[FlagView, ...]:
         """Open flags, most urgent first (cached until a flag changes)."""
@@ -266,6 +311,7 @@ class Floor:
                 fields = self._call_fields(item, "snapshot.calls[]")
                 if entry is None:
                     entry = _Call(fields)
+                    entry.take_last_second(item)
                 else:
                     entry.fields.update(fields)
                     entry.need_key = None
@@ -351,7 +397,7 @@ class Floor:
         call_id, entry, t = self._live(msg)
         entry.raw = True
         entry.fields["t"] = max(t, entry.fields["t"])
-        entry.push_levels(t, msg)
+        entry.sample(msg)
         self._dirty.add(call_id)
         self._advance(t, wall)
 
@@ -379,8 +425,8 @@ class Floor:
         if raw_levels:
             fields.update(raw_levels)  # a focused call's levels come from its raw samples
         _hub_hold(fields)
-        if not entry.raw:
-            entry.push_levels(t, msg)
+        if not entry.take_last_second(msg) and not entry.raw:
+            entry.push_levels(msg)
         self._dirty.add(call_id)
         if t > self.t:
             self.t = t
@@ -501,6 +547,19 @@ class Floor:
         entry.timeline.append(TimelineEntry(entry.fields["t"], "action",
                                             f"{action} requested{who}"))
 
+    def _on_trace(self, msg: Mapping[str, Any], wall: float) -> None:
+        """The hub's last minutes of the call just opened: the detail plots start full."""
+        call_id = need_field(msg, "call", str)
+        entry = self._calls.get(call_id)
+        if entry is None or not entry.watched:
+            return  # the supervisor has moved on (or the call ended) before it arrived
+        try:
+            trace = Trace.from_message(msg)
+        except TraceError as exc:
+            raise FloorError(str(exc)) from None
+        entry.trace = trace
+        self._dirty.add(call_id)
+
     def _on_history(self, msg: Mapping[str, Any], wall: float) -> None:
         calls = need_field(msg, "calls", list)
         for item in calls:
@@ -539,6 +598,7 @@ class Floor:
         "error": _on_error,
         "batch": _on_batch,
         "control": _on_control,
+        "trace": _on_trace,
     }
 
     # --- output ------------------------------------------------------------
@@ -548,11 +608,16 @@ class Floor:
         return replace(self._status, last_message=self._last_wall)
 
     def focus(self, call_id: str | None) -> None:
-        """Keep detail points for this call (the one on the detail screen) from now on."""
-        for call in (*self._calls.values(), *self._ended.values()):
-            call.detail = None
+        """Keep a trace for this call (the one on the detail screen) from now on.
+
+        The call focused before gets no more raw samples from a summary subscription:
+        its levels and trends go back to the hub's call_updates."""
         entry = None if call_id is None else (
             self._calls.get(call_id) or self._ended.get(call_id))
+        for call in (*self._calls.values(), *self._ended.values()):
+            if call.watched and call is not entry:
+                call.watched = call.raw = False
+                call.trace = None
         if entry is not None:
             entry.watch()
 
@@ -673,8 +738,7 @@ class Floor:
         if entry is None:
             return None
         flags = sorted(entry.flags.values(), key=lambda f: f.t)
-        points = tuple(entry.detail) if entry.detail is not None else ()
-        return CallDetail(entry.row(call_id), points, tuple(entry.timeline),
+        return CallDetail(entry.row(call_id), entry.points(), tuple(entry.timeline),
                           tuple(flags), entry.ended)
 
     def flag(self, flag_id: str) -> FlagView | None:

@@ -283,3 +283,75 @@ def test_incremental_need_order_matches_a_full_sort():
             # The filtered path sorts everything; with every team it must agree.
             assert floor.order() == floor.order(teams=teams)
     assert len(floor.order()) == 60
+
+
+def _update(t: float, sec: float | None, **levels: float | None) -> dict:
+    """A call_update for c1 from a hub with 1-second means (`sec` null: none complete yet)."""
+    msg = {"type": "call_update", "call": "c1", "t": t, "agent": "ann", "team": "red",
+           "started": T0, "state": "talking", "hold_total": 0.0, "transfers": 0,
+           "talk_overs": 0, "cust_db": None, "agent_db": None, "t_1s": sec}
+    for name in ("cust_db", "cust_pitch", "agent_db", "agent_pitch"):
+        msg[f"{name}_1s"] = levels.get(name)
+    return msg
+
+
+def test_sparklines_follow_the_hubs_one_second_means_not_the_last_sample():
+    floor = Floor()
+    floor.apply(start("c1", "ann"), 0.0)
+    floor.apply(_update(T0 + 0.9, None), 0.0)  # no complete second: nothing to plot yet
+    assert floor.take(0.0).rows["c1"].trend("cust_db") == ()
+    floor.apply_all([
+        _update(T0 + 1.1, T0, cust_db=-30.0, agent_db=-25.0),
+        _update(T0 + 1.6, T0, cust_db=-30.0, agent_db=-25.0),  # same second: not twice
+        _update(T0 + 2.1, T0 + 1, cust_db=-20.0),
+        _update(T0 + 5.1, T0 + 4, cust_db=-22.0),  # 2 and 3 never came: blank, not joined
+    ], 0.0)
+    row = floor.take(0.0).rows["c1"]
+    assert row.levels[0] is None  # the v1 field: the last sample, silent at that instant
+    assert row.trend("cust_db") == (-30.0, -20.0, None, None, -22.0)
+    assert row.trend("agent_db") == (-25.0, None, None, None, None)
+    # a hub without the extension still moves the sparklines with what it sends
+    floor.apply({"type": "call_update", "call": "c2", "t": T0, "agent": "bob", "team": "red",
+                 "started": T0, "cust_db": -31.0}, 0.0)
+    assert floor.take(0.0).rows["c2"].trend("cust_db") == (-31.0,)
+    floor.apply({**_update(T0 + 6.1, T0 + 5), "cust_db_1s": "loud"}, 0.0)
+    assert floor.take(0.0).errors == ("call_update.cust_db_1s: expected int/float/NoneType, "
+                                      "got 'loud'",)
+
+
+def test_an_opened_call_plots_the_hubs_trace_then_its_live_samples():
+    floor = Floor()
+    floor.apply_all([start("c1", "ann"), _update(T0 + 3.1, T0 + 2, cust_db=-28.0)], 0.0)
+    floor.focus("c1")
+    # until the trace arrives the plots show what the board had
+    assert [(p.t, p.cust_db) for p in floor.detail("c1").points] == [(T0 + 2, -28.0), (
+        T0 + 3, None)]
+    trace = {"type": "trace", "call": "c1", "t0": T0, "step": 1.0,
+             "cust_db": [-30.0, None, -28.0], "cust_pitch": [200.0, None, 210.0],
+             "agent_db": [None, -25.0, None], "agent_pitch": [None, 120.0, None],
+             "cust_spike": [False, False, True], "agent_spike": [False, False, False],
+             "cust_db_base": -30.0}
+    floor.apply(trace, 0.0)
+    floor.apply_all([
+        {"type": "sample", "call": "c1", "t": T0 + 3.25, "dt": 0.25, "cust_db": -10.0},
+        {"type": "sample", "call": "c1", "t": T0 + 3.5, "dt": 0.25, "cust_db": -14.0},
+        {"type": "sample", "call": "c1", "t": T0 + 3.75, "dt": 0.25, "cust_db": None},
+    ], 0.0)
+    points = floor.detail("c1").points
+    assert [p.t for p in points] == [T0, T0 + 1, T0 + 2, T0 + 3]
+    assert [p.cust_db for p in points] == [-30.0, None, -28.0, -12.0]
+    assert [p.cust_spike for p in points] == [False, False, True, False]
+    floor.apply({"type": "sample", "call": "c1", "t": T0 + 4.25, "dt": 0.25,
+                 "cust_db": -11.0}, 0.0)
+    assert floor.take(0.0).rows["c1"].trend("cust_db")[-1] == -12.0  # the board moves too
+    # a trace for a call nobody has open is not kept; a broken one names its field
+    floor.apply_all([start("c2", "bob"), {**trace, "call": "c2"}], 0.0)
+    assert floor.detail("c2").points == ()
+    floor.apply({**trace, "cust_pitch": [1.0]}, 0.0)
+    assert floor.take(0.0).errors == ("trace.cust_pitch: expected 3 items like cust_db, "
+                                      "got 1",)
+    # closing the detail: the call's sparklines go back to the hub's call_updates
+    floor.focus(None)
+    assert floor.detail("c1").points == ()
+    floor.apply(_update(T0 + 6.1, T0 + 5, cust_db=-33.0), 0.0)
+    assert floor.take(0.0).rows["c1"].trend("cust_db")[-2:] == (None, -33.0)
