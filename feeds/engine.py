@@ -171,10 +171,12 @@ class CallState:
         if t > self.t:
             self.t = t
         dt = msg["dt"]
-        c_db = msg.get("cust_db")
-        c_pitch = msg.get("cust_pitch")
-        a_db = msg.get("agent_db")
-        a_pitch = msg.get("agent_pitch")
+        try:
+            c_db, c_pitch = msg["cust_db"], msg["cust_pitch"]
+            a_db, a_pitch = msg["agent_db"], msg["agent_pitch"]
+        except KeyError:  # an absent field is silence
+            c_db, c_pitch = msg.get("cust_db"), msg.get("cust_pitch")
+            a_db, a_pitch = msg.get("agent_db"), msg.get("agent_pitch")
         self.last_cust_db, self.last_cust_pitch = c_db, c_pitch
         self.last_agent_db, self.last_agent_pitch = a_db, a_pitch
         if c_db is not None or c_pitch is not None:
@@ -409,9 +411,10 @@ class Engine:
         """
         kind = msg["type"]
         if kind == "sample":
-            call = self.calls.get(msg["call"])
-            if call is None:
-                raise self._unknown(msg)
+            try:
+                call = self.calls[msg["call"]]
+            except KeyError:
+                raise self._unknown(msg) from None
             return call.sample(msg)
         if kind == "event":
             call = self.calls.get(msg["call"])
