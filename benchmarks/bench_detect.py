@@ -5,9 +5,10 @@ recording of dict-form messages, exactly as on the wire, then times, each in a
 fresh single-threaded process pinned to one core, alternating, best of N:
 
 - baseline: `msgpack.Unpacker` over the file, nothing else;
+- reading: the recording reader with validation, no engine (where the time goes);
 - floorwatch: the headless replay path (recording reader, validation, engine).
 
-Prints samples/s of both, their ratio, and the peak RSS of the detection run
+Prints samples/s of each, the ratios to the baseline, and the peak RSS of the detection run
 over a quarter of the recording and over all of it (memory must stay flat in
 the recording's length). The machine is shared and noisy: read the ratio.
 
@@ -75,6 +76,22 @@ def phase_bare(path: Path, limit: int) -> dict:
     return {"samples": samples, "seconds": time.perf_counter() - start}
 
 
+def phase_read(path: Path, limit: int) -> dict:
+    from feeds.recording import read_recording
+
+    samples = errors = 0
+    start = time.perf_counter()
+    for record in read_recording(path):
+        msg = record.message
+        if msg is None:
+            errors += 1
+        elif msg["type"] == "sample":
+            samples += 1
+            if samples >= limit:
+                break
+    return {"samples": samples, "seconds": time.perf_counter() - start, "errors": errors}
+
+
 def phase_detect(path: Path, limit: int) -> dict:
     from feeds.engine import Engine
     from feeds.protocol import ProtocolError, iter_messages
@@ -119,13 +136,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--file", type=Path, help="reuse (or keep) this .msgpack recording")
-    parser.add_argument("--phase", choices=("bare", "detect"), help=argparse.SUPPRESS)
+    parser.add_argument("--phase", choices=("bare", "read", "detect"), help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=int, default=10**12, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.phase:
         _pin_one_core()
-        result = (phase_bare if args.phase == "bare" else phase_detect)(args.file, args.limit)
+        phase = {"bare": phase_bare, "read": phase_read, "detect": phase_detect}[args.phase]
+        result = phase(args.file, args.limit)
         result["peak_rss_mb"] = _peak_rss_mb()
         print(json.dumps(result))
         return
@@ -137,17 +155,21 @@ def main() -> None:
             count = generate(path, args.samples, args.agents, args.seed)
             print(f"generated {count:,} samples, {args.agents} agents, "
                   f"{path.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - started:.0f} s")
-        bare, detect = [], []
+        bare, read, detect = [], [], []
         for _ in range(args.runs):
             bare.append(run_phase("bare", path, args.limit))
+            read.append(run_phase("read", path, args.limit))
             detect.append(run_phase("detect", path, args.limit))
         quarter = run_phase("detect", path, detect[0]["samples"] // 4)
 
     best_bare = max(r["samples"] / r["seconds"] for r in bare)
+    best_read = max(r["samples"] / r["seconds"] for r in read)
     best_detect = max(r["samples"] / r["seconds"] for r in detect)
     print(f"samples             {detect[0]['samples']:>12,}")
     print(f"flags raised/cleared {detect[0]['flags']:>11,}   errors {detect[0]['errors']}")
     print(f"bare msgpack decode {best_bare:>12,.0f} samples/s")
+    print(f"decode + validation {best_read:>12,.0f} samples/s   "
+          f"(ratio {best_read / best_bare:.2f}: the reader, no engine)")
     print(f"decode + detection  {best_detect:>12,.0f} samples/s   (target >= 250,000)")
     print(f"ratio               {best_detect / best_bare:>12.2f}   (target >= 0.5)")
     print(f"peak RSS, 1/4 of the recording {quarter['peak_rss_mb']:>7.1f} MB")
