@@ -23,8 +23,9 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from feeds.floor import TREND_LEN
 from feeds.floorview import CallRow
-from tui.format import badge_style, duration, sparkline
+from tui.format import badge_style, duration, sparkline, why
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,46 +33,76 @@ class Column:
     key: str
     title: str
     width: int
-    priority: int  # lower is kept longer when space runs out
     right: bool = False
 
 
-COLUMNS: tuple[Column, ...] = (
-    Column("flags", "FLAGS", 9, 0),
-    Column("agent", "AGENT", 14, 0),
-    Column("team", "TEAM", 8, 4),
-    Column("queue", "QUEUE", 10, 6),
-    Column("time", "CALL", 7, 1, right=True),
-    Column("state", "STATE", 13, 0),
-    Column("hold", "HOLD Σ", 7, 2, right=True),
-    Column("xfer", "XF", 2, 2, right=True),
-    Column("talk", "TO", 2, 3, right=True),
-    Column("cust", "CUST dB", 8, 3),
-    Column("agentlvl", "AGENT dB", 8, 5),
-    Column("pitch", "CUST Hz", 8, 7),
-)
+#: key -> (title, minimum width, right-aligned), in display order.
+SPEC: dict[str, tuple[str, int, bool]] = {
+    "flags": ("FLAGS", 5, False),
+    "agent": ("AGENT", 12, False),
+    "team": ("TEAM", 4, False),
+    "queue": ("QUEUE", 10, False),
+    "time": ("CALL", 5, True),
+    "state": ("STATE", 12, False),
+    "hold": ("ΣHOLD", 5, True),
+    "xfer": ("XF", 2, True),
+    "talk": ("TO", 2, True),
+    "cust": ("CUST dB", 7, False),
+    "agentlvl": ("AGT dB", 7, False),
+    "pitch": ("CUST Hz", 7, False),
+    "agentpitch": ("AGT Hz", 7, False),
+    "why": ("WHY", 26, False),
+}
+#: The order columns are given room in (docs/tui.md): the first four always, the rest
+#: while they fit at their minimum width; WHY only from WHY_FROM columns on.
+PRIORITY = ("flags", "agent", "state", "cust", "time", "team", "hold", "xfer", "talk",
+            "agentlvl", "why", "queue", "pitch", "agentpitch")
+ALWAYS = 4
+WHY_FROM = 120
+#: Widths the text columns grow to, in this order, before the sparklines get the rest.
+FLAGS_MAX, AGENT_MAX, TEAM_MAX, QUEUE_MAX, WHY_MAX = 8, 18, 12, 14, 48
+SPARKS = ("cust", "agentlvl", "pitch", "agentpitch")
 
 
-def layout(width: int) -> list[Column]:
-    """The columns that fit in `width`, in display order; text columns widen to fill."""
-    chosen = list(COLUMNS)
-    for priority in sorted({c.priority for c in COLUMNS}, reverse=True):
-        if sum(c.width + 1 for c in chosen) <= width:
-            break
-        if priority == 0:
-            break
-        chosen = [c for c in chosen if c.priority != priority]
-    spare = width - sum(c.width + 1 for c in chosen)
-    grown = []
-    for col in chosen:
-        extra = min(spare, GROW.get(col.key, 0))
-        spare -= extra
-        grown.append(Column(col.key, col.title, col.width + extra, col.priority, col.right))
-    return grown
+def layout(width: int, team: int = 8) -> list[Column]:
+    """The columns that fit in `width`, in display order, sized to it.
 
+    `team` is the longest team name on the floor, so the team column is as wide
+    as its names (up to TEAM_MAX) and they are not cut at 80 columns.
+    """
+    widths = {key: spec[1] for key, spec in SPEC.items()}
+    widths["team"] = max(4, min(team, TEAM_MAX))
+    chosen: set[str] = set()
+    used = 0
+    for i, key in enumerate(PRIORITY):
+        if key == "why" and width < WHY_FROM:
+            continue
+        need = widths[key] + 1
+        if i < ALWAYS or used + need <= width:
+            chosen.add(key)
+            used += need
+    spare = width - used
 
-#: Extra width the text columns take, in this order, when the terminal has room.
-GROW = {"agent": 10, "team": 4, "queue": 8}
+    def grow(key: str, to: int) -> None:
+        nonlocal spare
+        if key in chosen:
+            extra = max(0, min(spare, to - widths[key]))
+            widths[key] += extra
+            spare -= extra
+
+    grow("agent", AGENT_MAX)
+    grow("flags", FLAGS_MAX)
+    grow("queue", QUEUE_MAX)
+    sparks = [k for k in SPARKS if k in chosen]
+    if sparks:  # the sparklines share what is left, up to the seconds a row keeps
+        each = min(spare // len(sparks), TREND_LEN - widths[sparks[0]])
+        for key in sparks:
+            grow(key, widths[key] + each)
+    grow("why", WHY_MAX)
+    grow("agent", AGENT_MAX + 6)
+    grow("why", width)
+    return [Column(key, SPEC[key][0], widths[key], SPEC[key][2])
+            for key in SPEC if key in chosen]
 
 
 class Board(ScrollView, can_focus=True):
@@ -116,6 +147,7 @@ class Board(ScrollView, can_focus=True):
         self._index: dict[str, int] = {}
         self._cache: dict[str, tuple[CallRow, tuple, Strip]] = {}
         self._columns: list[Column] = []
+        self._team_width = 8  # the longest team name on the floor, for the layout
         self.repaints = 0  # full repaints of the board, for the benchmark
         self.moves = 0  # cursor moves asked for, and the last one a repaint showed:
         self.painted_moves = 0  # the benchmark's key -> repaint latency
@@ -127,10 +159,14 @@ class Board(ScrollView, can_focus=True):
         return self.order[self.cursor] if 0 <= self.cursor < len(self.order) else None
 
     def show(self, rows: Mapping[str, CallRow], order: Sequence[str] | None, now: float,
-             empty_text: str, changed: Set[str]) -> None:
+             empty_text: str, changed: Set[str], teams: Set[str] = frozenset()) -> None:
         """New rows (and a new order, when it changed); keep the cursor on its call.
         Repaints only when something on screen changed: a shown row, the order, the text,
-        or the second the timers show."""
+        the second the timers show, or the longest team name (the layout)."""
+        team_width = max(map(len, teams), default=self._team_width)
+        if team_width != self._team_width:
+            self._team_width = team_width
+            self._relayout(self.size.width)
         keep = self.cursor_call
         top = int(self.scroll_offset.y)
         shown = self.order[top:top + self.size.height]
@@ -155,9 +191,13 @@ class Board(ScrollView, can_focus=True):
     # --- drawing -----------------------------------------------------------
 
     def on_resize(self, event: events.Resize) -> None:
-        self._columns = layout(event.size.width)
+        self._relayout(event.size.width)
         self.virtual_size = Size(event.size.width, len(self.order) + 1)
+
+    def _relayout(self, width: int) -> None:
+        self._columns = layout(width, self._team_width)
         self._cache.clear()
+        self.refresh()
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(name, partial=True)
@@ -165,7 +205,7 @@ class Board(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         if not self._columns:
-            self._columns = layout(width)
+            self._columns = layout(width, self._team_width)
         base = self.rich_style
         if y == 0:
             self.repaints += 1
@@ -211,14 +251,19 @@ class Board(ScrollView, can_focus=True):
         for col in self._columns:
             w = col.width
             if col.key == "flags":
+                flags = row.flags
+                room = (w + 1) // 3
+                shown = flags if len(flags) <= room else flags[:room - 1]
                 used = 0
-                for flag in row.flags:
-                    if used + 3 > w:
-                        break
+                for flag in shown:
                     segments.append(Segment(flag.badge, base + self._style(badge_style(flag))))
                     segments.append(Segment(" ", base))
                     used += 3
-                segments.append(Segment(" " * (w - used + 1), base))
+                if len(shown) < len(flags):  # more than fit: say how many more
+                    more = f"+{len(flags) - len(shown)}"
+                    segments.append(Segment(more, base))
+                    used += len(more)
+                segments.append(Segment(" " * max(0, w - used + 1), base))
                 continue
             style = base
             if col.key == "agent":
@@ -250,8 +295,12 @@ class Board(ScrollView, can_focus=True):
                 text = sparkline(row.trend("agent_db"), w)
                 if row.agent_spike:
                     style = base + self._style("board--spike")
-            else:  # pitch
+            elif col.key == "pitch":
                 text = sparkline(row.trend("cust_pitch"), w, 80.0, 400.0)
+            elif col.key == "agentpitch":
+                text = sparkline(row.trend("agent_pitch"), w, 60.0, 300.0)
+            else:  # why
+                text = why(row, now)
             text = text[:w]
             text = text.rjust(w) if col.right else text.ljust(w)
             segments.append(Segment(text, style))

@@ -5,11 +5,12 @@ Kept free of widgets so every screen formats a number the same way.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from rich.text import Text
 
-from feeds.floorview import FlagView
+from feeds.floorview import CallRow, FlagView
 
 BARS = "▁▂▃▄▅▆▇█"
 #: Loudness range a sparkline spans, in dBFS: quiet speech to shouting.
@@ -58,4 +59,50 @@ def flag_line(flag: FlagView, now: float) -> Text:
     text.append(flag.evidence)
     if flag.note:
         text.append(f" — {flag.note}", style="italic")
+    return text
+
+
+_DB = re.compile(r"([+-]\d+(?:\.\d+)?) dB over")
+_ST = re.compile(r"([+-]\d+(?:\.\d+)?) semitones")
+_FOR = re.compile(r"for (\d+(?:\.\d+)?) s of their speech")
+_TIMES = re.compile(r"(\d+) times in (\d+) s")
+_CALMED = re.compile(r"calmed (\d+(?:\.\d+)?) s after")
+
+
+def _num(pattern: re.Pattern[str], text: str) -> str | None:
+    found = pattern.search(text)
+    return found.group(1) if found else None
+
+
+def why(row: CallRow, now: float) -> str:
+    """The most urgent open flag's evidence in a few words, for the board's WHY column:
+    the numbers that made it, live where the board knows them (a running hold)."""
+    flags = [f for f in row.flags if f.state != "snoozed"] or list(row.flags)
+    if not flags:
+        return ""
+    flag = flags[0]
+    text = flag.evidence
+    rule = flag.rule
+    if rule == "hold_long" and row.on_hold:
+        return f"hold {duration(row.hold_time(now))}"
+    if rule == "hold_total":
+        return f"holds Σ {duration(row.hold_sum(now))}"
+    if rule == "transfers":
+        return f"{row.transfers} transfers"
+    if rule in ("customer_distress", "agent_raised_voice"):
+        who = "cust" if rule == "customer_distress" else "agent"
+        parts = [f"{v} dB" for v in (_num(_DB, text),) if v]
+        parts += [f"{v} st" for v in (_num(_ST, text),) if v]
+        lasted = _num(_FOR, text)
+        if parts:
+            tail = f" {float(lasted):g} s" if lasted else ""
+            return f"{who} {', '.join(parts)}{tail}"
+    if rule == "talk_over":
+        found = _TIMES.search(text)
+        if found:
+            return f"{found.group(1)} talk-overs in {found.group(2)} s"
+    if rule == "deescalated":
+        calmed = _num(_CALMED, text)
+        if calmed:
+            return f"calmed in {float(calmed):g} s"
     return text

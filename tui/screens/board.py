@@ -77,7 +77,7 @@ class BoardScreen(FloorScreen):
             down.update(f" {why} — timers paused at {clock_text(frame.now)} UTC; "
                         "the board shows the last known state ")
         self.board.show(frame.rows, order, frame.now, self._empty_text(frame, live),
-                        frame.changed)
+                        frame.changed, frame.teams)
         self.query_one(CountsBar).view = self._view_text()
 
     @property

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer
+from textual.widgets import DataTable, Footer, Static
 
 from feeds.floorview import KIND_PREFIX, RULE_LETTERS, Frame
 from feeds.shift import EndedCall
@@ -52,6 +52,7 @@ class CoachingScreen(FloorScreen):
 
     def compose(self) -> ComposeResult:
         yield CountsBar()
+        yield Static("", id="coaching-empty")
         table: DataTable = DataTable(id="coaching", cursor_type="row", zebra_stripes=True)
         table.add_columns("agent", "call", "ended", "length", "flags", "notes")
         yield table
@@ -73,7 +74,17 @@ class CoachingScreen(FloorScreen):
         self.query_one(CountsBar).view = "coaching queue (ended calls, per agent)"
         if not (full or frame.history_changed):
             return
-        self.calls = [c for c in self.floor_app.floor.ended_calls() if c.coaching]
+        ended = self.floor_app.floor.ended_calls()
+        self.calls = [c for c in ended if c.coaching]
+        empty = self.query_one("#coaching-empty", Static)
+        empty.display = not self.calls
+        if not self.calls:
+            so_far = (f"{len(ended)} call{'s' if len(ended) != 1 else ''} ended so far, "
+                      "none with one" if ended else "no call has ended yet")
+            empty.update(
+                "No ended calls with coach or kudos flags or coaching notes yet "
+                f"({so_far}).\nCalls appear here, grouped by agent, when they end; "
+                "e exports the list as CSV and JSON.")
         table = self.query_one(DataTable)
         table.clear()
         previous = None

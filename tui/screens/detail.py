@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -16,6 +17,9 @@ from tui.format import duration, flag_line
 from tui.plot import LevelPlot
 from tui.screens.base import FloorScreen, clock_text
 from tui.widgets import CountsBar, StatusLine
+
+#: From this many columns the timeline gets a full-height column beside the plots.
+WIDE = 120
 
 
 class DetailScreen(FloorScreen):
@@ -41,22 +45,28 @@ class DetailScreen(FloorScreen):
     def compose(self) -> ComposeResult:
         yield CountsBar()
         yield Static("", id="call-title")
-        with Grid(id="plots"):
-            yield LevelPlot("Customer loudness", "cust_db", "cust_spike", -50, -5, "dBFS",
-                            id="cust_db")
-            yield LevelPlot("Agent loudness", "agent_db", "agent_spike", -50, -5, "dBFS",
-                            id="agent_db")
-            yield LevelPlot("Customer pitch", "cust_pitch", "cust_spike", 60, 400, "Hz",
-                            id="cust_pitch")
-            yield LevelPlot("Agent pitch", "agent_pitch", "agent_spike", 60, 400, "Hz",
-                            id="agent_pitch")
-        with Horizontal(id="lower"):
-            yield OptionList(id="flags")
+        # Plots take the height; the flags list is as tall as its flags. From WIDE columns
+        # on the timeline is a full-height column on the right, below that a strip.
+        with Horizontal(id="body"):
+            with Vertical(id="main"):
+                with Grid(id="plots"):
+                    yield LevelPlot("Customer loudness", "cust_db", "cust_spike", -50, -5,
+                                    "dBFS", id="cust_db")
+                    yield LevelPlot("Agent loudness", "agent_db", "agent_spike", -50, -5,
+                                    "dBFS", id="agent_db")
+                    yield LevelPlot("Customer pitch", "cust_pitch", "cust_spike", 60, 400,
+                                    "Hz", id="cust_pitch")
+                    yield LevelPlot("Agent pitch", "agent_pitch", "agent_spike", 60, 400,
+                                    "Hz", id="agent_pitch")
+                yield OptionList(id="flags")
             with VerticalScroll(id="timeline-box"):
                 yield Static("", id="timeline")
         yield StatusLine()
         # The palette hint gives way to the actions at 80 columns (Ctrl+P still works).
         yield Footer(compact=True, show_command_palette=False)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width >= WIDE, "-wide")
 
     def on_mount(self) -> None:
         self.query_one("#flags", OptionList).focus()
