@@ -61,6 +61,7 @@ ALWAYS = 4
 WHY_FROM = 120
 #: Widths the text columns grow to, in this order, before the sparklines get the rest.
 FLAGS_MAX, AGENT_MAX, TEAM_MAX, QUEUE_MAX, WHY_MAX = 8, 18, 12, 14, 48
+SPARK_FIRST = 16
 SPARKS = ("cust", "agentlvl", "pitch", "agentpitch")
 
 
@@ -94,12 +95,18 @@ def layout(width: int, team: int = 8) -> list[Column]:
     grow("flags", FLAGS_MAX)
     grow("queue", QUEUE_MAX)
     sparks = [k for k in SPARKS if k in chosen]
-    if sparks:  # the sparklines share what is left, up to the seconds a row keeps
-        each = min(spare // len(sparks), TREND_LEN - widths[sparks[0]])
-        for key in sparks:
-            grow(key, widths[key] + each)
+
+    def share(to: int) -> None:
+        """The sparklines share what is left, each up to `to` cells."""
+        if sparks:
+            each = min(spare // len(sparks), to - widths[sparks[0]])
+            for key in sparks:
+                grow(key, widths[key] + each)
+
+    share(SPARK_FIRST)
     grow("why", WHY_MAX)
     grow("agent", AGENT_MAX + 6)
+    share(TREND_LEN)  # seconds a row keeps: wider would only show blanks
     grow("why", width)
     return [Column(key, SPEC[key][0], widths[key], SPEC[key][2])
             for key in SPEC if key in chosen]

@@ -8,13 +8,14 @@ import json
 from pathlib import Path
 
 from rich.console import Console
-from textual.widgets import DataTable, OptionList
+from textual.widgets import DataTable, OptionList, Static
 
 from feeds.config import Alerts, Config
 from tests.hubkit import T0
-from tests.tui.feedkit import WALL, ReplayFeed, hub_stream
+from tests.tui.feedkit import WALL, ReplayFeed, hub_session, hub_stream
 from tui.app import FloorwatchApp
 from tui.board import Board
+from tui.plot import LevelPlot
 from tui.screens.alerts import AlertsScreen
 from tui.screens.board import BoardScreen
 from tui.screens.detail import DetailScreen
@@ -292,3 +293,47 @@ async def test_a_silent_feed_with_live_calls_is_reported_stale():
         assert "NO UPDATES for 12 s" in str(app.screen.query_one("#down").render())
         # Timers ran on for at most 5 s past the last message, then stopped.
         assert app.frame.now == app.floor.t + 5.0
+
+
+async def test_an_opened_call_plots_its_last_minutes_from_the_first_frame():
+    messages, traces = hub_session()
+    feed = ReplayFeed(messages, traces=traces)
+    app = make_app(feed)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot, feed)
+        board = board_of(app)
+        call = board.cursor_call
+        talking = [board.rows[c] for c in board.order if not board.rows[c].on_hold]
+        # the board's sparklines come from the hub's 1-second means: no holes while talking
+        assert talking and all(None not in r.trend("cust_db")[-8:] for r in talking)
+        await pilot.press("enter")
+        await settle(pilot, feed)
+        assert feed.focus[-1] == [call]
+        assert isinstance(app.screen, DetailScreen)
+        plot = app.screen.query_one("#cust_db", LevelPlot)
+        # the trace (the last 150 s) and not only what arrived since the call was opened
+        assert len(plot.points) == len(traces[call]["cust_db"]) + 1
+        assert plot.points[0].t == traces[call]["t0"]
+        assert plot.size.height >= 15  # the plots have the height at 160x48
+        assert app.screen.query_one("#flags", OptionList).size.height <= 8
+
+
+async def test_coaching_queue_says_what_it_will_show_until_calls_end():
+    feed = ReplayFeed(hub_stream())
+    app = make_app(feed)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, feed)
+        await pilot.press("3")
+        await settle(pilot, feed)
+        empty = app.screen.query_one("#coaching-empty", Static)
+        assert empty.display
+        assert "no call has ended yet" in str(empty.render())
+        assert "appear here" in str(empty.render())
+    feed = ReplayFeed(hub_stream(until=T0 + 300.0))
+    app = make_app(feed)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, feed)
+        await pilot.press("3")
+        await settle(pilot, feed)
+        assert not app.screen.query_one("#coaching-empty", Static).display
+        assert app.screen.query_one(DataTable).row_count > 0

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from feeds.config import Alerts, Config
-from tests.tui.feedkit import WALL, ReplayFeed, hub_stream
+from tests.tui.feedkit import WALL, ReplayFeed, hub_session
 from tests.tui.test_app import settle
 from tui.app import FloorwatchApp
 
@@ -20,7 +20,8 @@ SIZES = [(80, 24), (160, 48)]
 
 
 def quiet_app(theme: str | None = None) -> tuple[FloorwatchApp, ReplayFeed]:
-    feed = ReplayFeed(hub_stream())
+    messages, traces = hub_session()
+    feed = ReplayFeed(messages, traces=traces)
     app = FloorwatchApp(feed, clock=lambda: WALL, theme=theme,
                         config=Config(alerts=Alerts(bell=False, notify=False)))
     return app, feed

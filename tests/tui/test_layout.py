@@ -1,0 +1,92 @@
+"""Board columns sized to the terminal, and the WHY column's short evidence."""
+
+from __future__ import annotations
+
+import pytest
+
+from feeds.floor import TREND_LEN, Floor
+from tests.hubkit import T0
+from tui.board import WHY_FROM, layout
+from tui.format import why
+
+SPARKS = {"cust", "agentlvl", "pitch", "agentpitch"}
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 119, 120, 160, 200, 250])
+def test_columns_fill_the_width_without_overflow(width: int):
+    cols = layout(width, team=11)
+    keys = [c.key for c in cols]
+    assert {"flags", "agent", "state", "cust"} <= set(keys)
+    used = sum(c.width + 1 for c in cols)
+    assert used <= width
+    if width >= 80:
+        assert width - used <= 1  # no half-empty board
+        assert {"team", "time", "hold", "xfer", "talk", "agentlvl"} <= set(keys)
+        team = next(c for c in cols if c.key == "team")
+        assert team.width >= 11  # "escalations" is not cut
+    assert ("why" in keys) == (width >= WHY_FROM)
+    for col in cols:
+        assert len(col.title) <= col.width, col  # every column has its whole header
+        if col.key in SPARKS:
+            assert col.width <= TREND_LEN
+
+
+def test_wide_boards_give_the_room_to_sparklines_and_why():
+    cols = {c.key: c for c in layout(160, team=11)}
+    assert set(cols) >= SPARKS | {"why", "queue"}
+    assert all(cols[k].width >= 10 for k in SPARKS)
+    assert cols["why"].width >= 26
+    wide = {c.key: c for c in layout(250, team=11)}
+    assert wide["cust"].width > cols["cust"].width and wide["why"].width >= 48
+
+
+def _row(rule: str, kind: str, evidence: str, *events: dict, state: str = "raised"):
+    floor = Floor()
+    floor.apply_all([
+        {"type": "call_start", "call": "c1", "t": T0, "agent": "ann", "team": "red"},
+        *events,
+        {"type": "flag", "id": f"c1:{rule}:1", "call": "c1", "t": T0 + 130, "kind": kind,
+         "rule": rule, "severity": 2, "state": state, "evidence": evidence},
+    ], 0.0)
+    return floor.take(0.0).rows["c1"]
+
+
+def test_why_says_the_most_urgent_flags_numbers_in_a_few_words():
+    row = _row("customer_distress", "intervene",
+               "customer loudness +10.1 dB over their baseline (-24.8 dBFS) and customer pitch "
+               "+4.1 semitones over their baseline (144 Hz) for 3.0 s of their speech "
+               "(thresholds +8 dB / +4 st)")
+    assert why(row, T0 + 130) == "cust +10.1 dB, +4.1 st 3 s"
+    row = _row("agent_raised_voice", "coach",
+               "agent loudness +9.1 dB over their baseline (-26.0 dBFS) for 2.0 s of their "
+               "speech (threshold +8 dB)")
+    assert why(row, T0 + 130) == "agent +9.1 dB 2 s"
+    held = _row("hold_long", "intervene", "customer on hold for 120 s with no check-in",
+                {"type": "event", "call": "c1", "t": T0 + 10, "event": "hold_start"})
+    assert why(held, T0 + 133) == "hold 2:03"  # runs with the board's clock
+    row = _row("transfers", "intervene", "customer transferred 2 times (to a, then b)",
+               *({"type": "event", "call": "c1", "t": T0 + i, "event": "transfer", "to": "x"}
+                 for i in (1, 2)))
+    assert why(row, T0 + 130) == "2 transfers"
+    row = _row("talk_over", "coach", "agent talked over the customer 3 times in 95 s "
+               "(overlaps 1.5 s, 1.5 s, 1.5 s; threshold 3 within 120 s)")
+    assert why(row, T0 + 130) == "3 talk-overs in 95 s"
+    row = _row("deescalated", "kudos", "customer calmed 12.5 s after distress was flagged")
+    assert why(row, T0 + 130) == "calmed in 12.5 s"
+    # an evidence sentence in another form is shown as it is
+    assert why(_row("talk_over", "coach", "odd"), T0) == "odd"
+
+
+def test_why_skips_a_snoozed_flag_for_an_open_one():
+    floor = Floor()
+    floor.apply_all([
+        {"type": "call_start", "call": "c1", "t": T0, "agent": "ann", "team": "red"},
+        {"type": "flag", "id": "c1:hold_total:1", "call": "c1", "t": T0 + 1, "kind": "coach",
+         "rule": "hold_total", "severity": 1, "state": "raised", "evidence": "holds"},
+        {"type": "flag", "id": "c1:transfers:1", "call": "c1", "t": T0 + 1,
+         "kind": "intervene", "rule": "transfers", "severity": 2, "state": "snoozed",
+         "evidence": "customer transferred 2 times", "until": T0 + 100},
+    ], 0.0)
+    row = floor.take(0.0).rows["c1"]
+    assert why(row, T0 + 2) == "holds Σ 0:00"
+    assert why(floor.take(0.0).rows["c1"]._replace(flags=()), T0) == ""
