@@ -77,9 +77,14 @@ class SyntheticFeed:
             t += period
             for s in range(slices):
                 for base in self.base[s * per_slice:(s + 1) * per_slice]:
+                    # as the hub sends them: the last sample's levels (one party silent)
+                    # and the last complete second's means (docs/protocol.md)
                     put({**base, "t": t, "cust_db": -28.0 + rng.gauss(0, 3),
-                         "agent_db": -26.0 + rng.gauss(0, 3), "cust_pitch": None,
-                         "agent_pitch": None})
+                         "agent_db": None, "cust_pitch": None, "agent_pitch": None,
+                         "t_1s": float(int(t) - 1), "cust_db_1s": -28.0 + rng.gauss(0, 3),
+                         "agent_db_1s": -26.0 + rng.gauss(0, 3),
+                         "cust_pitch_1s": 200.0 + rng.gauss(0, 10),
+                         "agent_pitch_1s": 120.0 + rng.gauss(0, 5)})
                 self.updates += per_slice
                 due += period / slices  # a schedule, not a sleep: no drift under load
                 await asyncio.sleep(max(0.0, due - loop.time()))
