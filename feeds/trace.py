@@ -5,7 +5,7 @@ instant, so a board drawn from them is mostly blank even while someone talks.
 A `Trace` folds samples, by event time, into one bin per second: per party
 the mean of the *voiced* loudness and pitch in that second (None when the
 party said nothing), and whether that party's spike was active. It keeps the
-last `capacity` seconds (180 by default) in flat float32 arrays, about 3 KB a
+last `capacity` seconds (180 by default) in flat float32 arrays, about 4 KB a
 call. The hub keeps one per live call (the `*_1s` fields of `call_update`
 and the `trace` message, docs/protocol.md); the supervisor client keeps one
 for the call it has open.
