@@ -29,7 +29,7 @@ from math import log2
 SEMITONE_REF_HZ = 100.0
 _SEMITONE_OFFSET = 12.0 * math.log2(SEMITONE_REF_HZ)
 #: The recent-speech window is trimmed lazily, once it holds this many samples.
-_RECENT_CAP = 512
+_RECENT_CAP = 128
 
 
 def hz_to_semitones(hz: float) -> float:
