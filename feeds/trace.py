@@ -43,7 +43,8 @@ def _opt(value: float, digits: int = 1) -> float | None:
 class Trace:
     """One call's 1-second bins: the open second accumulates, closed ones sit in a ring."""
 
-    __slots__ = ("_acc", "_spikes", "capacity", "count", "end", "sec", "spikes", "values")
+    __slots__ = ("_acc", "_last", "_spikes", "capacity", "count", "end", "sec", "spikes",
+                 "values")
 
     def __init__(self, capacity: int = CAPACITY) -> None:
         self.capacity = capacity
@@ -54,6 +55,7 @@ class Trace:
         self.count = 0
         self._acc = [0.0, 0, 0.0, 0, 0.0, 0, 0.0, 0]  # sum, count per metric
         self._spikes = 0
+        self._last: dict[str, float | None] | None = None  # last(), until a second closes
 
     def add(self, t: float, levels: Mapping[str, Any], cust_spike: bool = False,
             agent_spike: bool = False) -> bool:
@@ -115,14 +117,20 @@ class Trace:
         self.sec = new_sec
         self._acc = [0.0, 0, 0.0, 0, 0.0, 0, 0.0, 0]
         self._spikes = 0
+        self._last = None
 
     def last(self) -> dict[str, float | None]:
-        """The `call_update` extension fields: the last complete second's means."""
-        if not self.count:
-            return dict.fromkeys(LAST_FIELDS)
-        i = (self.end - 1) % self.capacity
-        return {"t_1s": float(self.end - 1),
-                **{f"{m}_1s": _opt(v[i]) for m, v in zip(METRICS, self.values, strict=True)}}
+        """The `call_update` extension fields: the last complete second's means.
+
+        Built once per second, not per update: callers must not change it."""
+        last = self._last
+        if last is None:
+            if not self.count:
+                return dict.fromkeys(LAST_FIELDS)
+            i = (self.end - 1) % self.capacity
+            last = self._last = {"t_1s": float(self.end - 1), **{
+                f"{m}_1s": _opt(v[i]) for m, v in zip(METRICS, self.values, strict=True)}}
+        return last
 
     def bins(self, open_bin: bool = False) -> tuple[float, list[tuple[float | None, ...]],
                                                       list[tuple[bool, bool]]]:
