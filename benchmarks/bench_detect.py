@@ -37,6 +37,18 @@ def _pin_one_core() -> None:
 
 
 def _peak_rss_mb() -> float:
+    """This process's peak RSS.
+
+    Linux carries ru_maxrss over fork and exec, so a phase started after the floor was
+    generated would report the generator's peak; VmHWM belongs to this process alone.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
