@@ -28,7 +28,7 @@ from math import log2
 
 SEMITONE_REF_HZ = 100.0
 _SEMITONE_OFFSET = 12.0 * math.log2(SEMITONE_REF_HZ)
-#: The recent-speech window is trimmed lazily, once it holds this many samples.
+#: The recent-speech window is trimmed lazily, once it holds this many numbers (two a sample).
 _RECENT_CAP = 128
 
 
