@@ -143,7 +143,7 @@ class Hub:
         state = self.engine.calls[call_id].snapshot()
         trace = self.traces.get(call_id)
         if trace is not None:
-            state.update(trace.last())
+            trace.fill(state)
         return state
 
     # --- producers ----------------------------------------------------------

@@ -25,6 +25,7 @@ METRICS = ("cust_db", "cust_pitch", "agent_db", "agent_pitch")
 #: `call_update` extension fields: the last complete second's start and per-party means.
 LAST_FIELDS = ("t_1s", *(f"{m}_1s" for m in METRICS))
 NAN = math.nan
+_NO_LAST = dict.fromkeys(LAST_FIELDS)
 _CUST_SPIKE, _AGENT_SPIKE = 1, 2
 
 
@@ -36,15 +37,16 @@ def _mean(total: float, count: int) -> float:
     return total / count if count else NAN
 
 
-def _opt(value: float, digits: int = 1) -> float | None:
-    return None if value != value else round(value, digits)
+def _opt(value: float) -> float | None:
+    """NaN (nothing voiced) as None; else to 0.1, by arithmetic: round(x, 1) goes
+    through decimal conversion and cost 3 µs a value on the hub's call_update path."""
+    return None if value != value else round(value * 10.0) / 10.0
 
 
 class Trace:
     """One call's 1-second bins: the open second accumulates, closed ones sit in a ring."""
 
-    __slots__ = ("_acc", "_last", "_spikes", "capacity", "count", "end", "sec", "spikes",
-                 "values")
+    __slots__ = ("_acc", "_spikes", "capacity", "count", "end", "sec", "spikes", "values")
 
     def __init__(self, capacity: int = CAPACITY) -> None:
         self.capacity = capacity
@@ -55,7 +57,6 @@ class Trace:
         self.count = 0
         self._acc = [0.0, 0, 0.0, 0, 0.0, 0, 0.0, 0]  # sum, count per metric
         self._spikes = 0
-        self._last: dict[str, float | None] | None = None  # last(), until a second closes
 
     def add(self, t: float, levels: Mapping[str, Any], cust_spike: bool = False,
             agent_spike: bool = False) -> bool:
@@ -117,20 +118,30 @@ class Trace:
         self.sec = new_sec
         self._acc = [0.0, 0, 0.0, 0, 0.0, 0, 0.0, 0]
         self._spikes = 0
-        self._last = None
 
     def last(self) -> dict[str, float | None]:
-        """The `call_update` extension fields: the last complete second's means.
+        """The `call_update` extension fields: the last complete second's means."""
+        out: dict[str, float | None] = {}
+        self.fill(out)
+        return out
 
-        Built once per second, not per update: callers must not change it."""
-        last = self._last
-        if last is None:
-            if not self.count:
-                return dict.fromkeys(LAST_FIELDS)
-            i = (self.end - 1) % self.capacity
-            last = self._last = {"t_1s": float(self.end - 1), **{
-                f"{m}_1s": _opt(v[i]) for m, v in zip(METRICS, self.values, strict=True)}}
-        return last
+    def fill(self, out: dict[str, Any]) -> None:
+        """Put the last-second fields into `out` (a call's state) without building a dict
+        of them: the hub does this for every call_update of 5,000 calls."""
+        if not self.count:
+            out.update(_NO_LAST)
+            return
+        i = (self.end - 1) % self.capacity
+        c_db, c_hz, a_db, a_hz = self.values
+        out["t_1s"] = float(self.end - 1)
+        value = c_db[i]
+        out["cust_db_1s"] = None if value != value else round(value * 10.0) / 10.0
+        value = c_hz[i]
+        out["cust_pitch_1s"] = None if value != value else round(value * 10.0) / 10.0
+        value = a_db[i]
+        out["agent_db_1s"] = None if value != value else round(value * 10.0) / 10.0
+        value = a_hz[i]
+        out["agent_pitch_1s"] = None if value != value else round(value * 10.0) / 10.0
 
     def bins(self, open_bin: bool = False) -> tuple[float, list[tuple[float | None, ...]],
                                                       list[tuple[bool, bool]]]:
