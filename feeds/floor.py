@@ -741,6 +741,13 @@ class Floor:
         return CallDetail(entry.row(call_id), entry.points(), tuple(entry.timeline),
                           tuple(flags), entry.ended)
 
+    def agent_name(self, call_id: str) -> str:
+        """Who is on the call (name, else id), for lists of flags; the call id if unknown."""
+        entry = self._calls.get(call_id) or self._ended.get(call_id)
+        if entry is None:
+            return call_id
+        return entry.fields.get("agent_name") or entry.fields["agent"]
+
     def flag(self, flag_id: str) -> FlagView | None:
         for entry in (*self._calls.values(), *self._ended.values()):
             if flag_id in entry.flags:

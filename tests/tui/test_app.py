@@ -185,7 +185,7 @@ async def test_alerts_list_newest_first_and_ack_from_keyboard():
         flags = [m for m in stream if m["type"] == "flag"]
         assert table.row_count == len(flags)
         newest = flags[-1]
-        assert table.get_row_at(0)[4] == newest["call"]
+        assert table.get_row_at(0)[4] == newest["agent"]  # who, not which call id
         await pilot.press("a")
         await settle(pilot, feed)
         assert feed.sent[-1] == {"type": "ack", "flag": newest["id"]}

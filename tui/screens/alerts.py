@@ -30,7 +30,7 @@ class AlertsScreen(FloorScreen):
     def compose(self) -> ComposeResult:
         yield CountsBar()
         table: DataTable = DataTable(id="alerts", cursor_type="row", zebra_stripes=True)
-        table.add_columns("time", "flag", "state", "rule", "call", "evidence")
+        table.add_columns("time", "flag", "state", "rule", "agent", "evidence")
         yield table
         yield StatusLine()
         yield Footer(compact=True)
@@ -48,12 +48,13 @@ class AlertsScreen(FloorScreen):
         keep = table.cursor_row
         self._shown = alerts
         table.clear()
+        name = self.floor_app.floor.agent_name
         for i, flag in enumerate(alerts):
             style = f"bold {'reverse' if flag.state == 'raised' else ''}".strip()
             badge = Text(flag.badge, style=style if flag.kind == "intervene" else "bold")
             who = f" by {flag.by}" if flag.by else ""
-            table.add_row(clock_text(flag.t), badge, flag.state + who, flag.rule, flag.call,
-                          flag.evidence, key=str(i))
+            table.add_row(clock_text(flag.t), badge, flag.state + who, flag.rule,
+                          name(flag.call), flag.evidence, key=str(i))
         if alerts:
             table.move_cursor(row=min(keep, len(alerts) - 1))
 
