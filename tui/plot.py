@@ -1,7 +1,7 @@
 """A live plot of one party's level against their own baseline, spikes shaded.
 
-Drawn with the Line API in eighth-block columns: one column per recent
-point, newest on the right, the baseline as a dashed line, and the columns
+Drawn with the Line API in eighth-block columns: one column per second of
+event time, newest on the right, the baseline as a dashed line, and the columns
 where that party's spike was active on a shaded background (the title says
 "SPIKE" too, so the shading is never the only cue).
 """
@@ -30,11 +30,13 @@ class LevelPlot(Widget):
 
     points: reactive[tuple[Point, ...]] = reactive((), layout=False)
     baseline: reactive[float | None] = reactive(None, layout=False)
+    spiking: reactive[bool] = reactive(False, layout=False)  # the party's spike now
 
-    def __init__(self, title: str, metric: str, spike: str, low: float, high: float,
-                 unit: str, *, id: str | None = None) -> None:
+    def __init__(self, title: str, short: str, metric: str, spike: str, low: float,
+                 high: float, unit: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.title = title
+        self.short = short  # used when the long title would push SPIKE off a narrow plot
         self.metric = metric
         self.spike = spike
         self.low, self.high = low, high
@@ -57,9 +59,12 @@ class LevelPlot(Widget):
             parts.append("now —" if now is None else f"now {now:.0f}")
             parts.append("base —" if self.baseline is None else f"base {self.baseline:.0f}")
             parts.append(self.unit)
-            if values and values[-1][1]:
+            if self.spiking:
                 parts.append("SPIKE")
-            return Strip([Segment("  ".join(parts)[:width].ljust(width),
+            text = "  ".join(parts)
+            if len(text) > width:
+                text = " ".join([self.short, *parts[1:3], *parts[4:]])
+            return Strip([Segment(text[:width].ljust(width),
                                   base + self._style("plot--title"))], width)
         rows = height - 1
         row = rows - y  # 0 is the bottom row
@@ -91,4 +96,7 @@ class LevelPlot(Widget):
         self.refresh()
 
     def watch_baseline(self) -> None:
+        self.refresh()
+
+    def watch_spiking(self) -> None:
         self.refresh()

@@ -337,3 +337,19 @@ async def test_coaching_queue_says_what_it_will_show_until_calls_end():
         await settle(pilot, feed)
         assert not app.screen.query_one("#coaching-empty", Static).display
         assert app.screen.query_one(DataTable).row_count > 0
+
+
+async def test_a_narrow_detail_plot_still_says_spike():
+    messages, traces = hub_session(until=T0 + 50.0)  # red-1's customer is loud from 40 s
+    feed = ReplayFeed(messages, traces=traces)
+    app = make_app(feed)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, feed)
+        assert board_of(app).cursor_call == "red-1"
+        await pilot.press("enter")
+        await settle(pilot, feed)
+        plot = app.screen.query_one("#cust_db", LevelPlot)
+        title = plot.render_line(0).text
+        assert title.startswith("Cust dBFS now") and "SPIKE" in title
+        calm = app.screen.query_one("#agent_db", LevelPlot).render_line(0).text
+        assert "SPIKE" not in calm

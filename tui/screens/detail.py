@@ -50,14 +50,14 @@ class DetailScreen(FloorScreen):
         with Horizontal(id="body"):
             with Vertical(id="main"):
                 with Grid(id="plots"):
-                    yield LevelPlot("Customer loudness", "cust_db", "cust_spike", -50, -5,
-                                    "dBFS", id="cust_db")
-                    yield LevelPlot("Agent loudness", "agent_db", "agent_spike", -50, -5,
-                                    "dBFS", id="agent_db")
-                    yield LevelPlot("Customer pitch", "cust_pitch", "cust_spike", 60, 400,
-                                    "Hz", id="cust_pitch")
-                    yield LevelPlot("Agent pitch", "agent_pitch", "agent_spike", 60, 400,
-                                    "Hz", id="agent_pitch")
+                    yield LevelPlot("Customer loudness", "Cust dBFS", "cust_db",
+                                    "cust_spike", -50, -5, "dBFS", id="cust_db")
+                    yield LevelPlot("Agent loudness", "Agent dBFS", "agent_db",
+                                    "agent_spike", -50, -5, "dBFS", id="agent_db")
+                    yield LevelPlot("Customer pitch", "Cust Hz", "cust_pitch",
+                                    "cust_spike", 60, 400, "Hz", id="cust_pitch")
+                    yield LevelPlot("Agent pitch", "Agent Hz", "agent_pitch",
+                                    "agent_spike", 60, 400, "Hz", id="agent_pitch")
                 yield OptionList(id="flags")
             with VerticalScroll(id="timeline-box"):
                 yield Static("", id="timeline")
@@ -95,6 +95,7 @@ class DetailScreen(FloorScreen):
         for plot in self.query(LevelPlot):
             plot.points = detail.points
             plot.baseline = row.baseline(plot.metric)
+            plot.spiking = bool(getattr(row, plot.spike))
         if detail.flags != self._flags:
             self._show_flags(detail.flags, now)
         if len(detail.timeline) != self._timeline_len:
