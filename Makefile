@@ -21,6 +21,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_detect.py
+	$(BIN)/python benchmarks/bench_hub.py
+	$(BIN)/python benchmarks/bench_tui.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache snapshot_report.html
