@@ -41,11 +41,7 @@ def _add_config(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_config(args: argparse.Namespace) -> int:
-    try:
-        config = load(args.check)
-    except ConfigError as exc:
-        print(f"floorwatch config: error: {exc}", file=sys.stderr)
-        return 2
+    config = load(args.check)
     print(to_toml(config), end="")
     if args.check:
         print(f"floorwatch config: {args.check} is valid", file=sys.stderr)
@@ -63,10 +59,10 @@ def _add_generate(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output", required=True, metavar="FILE",
                         help="recording to write")
     parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
-    parser.add_argument("--agents", type=_positive_int, default=40,
+    parser.add_argument("--agents", type=positive_int, default=40,
                         help="agents on the floor (default 40)")
-    parser.add_argument("--teams", type=_positive_int, default=4, help="teams (default 4)")
-    parser.add_argument("--minutes", type=_positive_float, default=15.0,
+    parser.add_argument("--teams", type=positive_int, default=4, help="teams (default 4)")
+    parser.add_argument("--minutes", type=positive_float, default=15.0,
                         help="event time the floor covers (default 15)")
     parser.add_argument("--start", type=float, metavar="EPOCH",
                         help="event time of the start, Unix seconds (default 2026-01-01 09:00 UTC)")
@@ -75,7 +71,8 @@ def _add_generate(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_run_generate)
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
     try:
         value = int(text)
     except ValueError:
@@ -85,7 +82,8 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _positive_float(text: str) -> float:
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
     try:
         value = float(text)
     except ValueError:
@@ -147,6 +145,9 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> i
         return 2
     try:
         return args.func(args)
+    except ConfigError as exc:  # every command's --config (and `config --check`) ends here
+        print(f"floorwatch {args.command}: error: config {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

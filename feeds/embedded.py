@@ -18,8 +18,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from feeds.cli import positive_int
 from feeds.client import FeedClient
-from feeds.config import DEFAULT, Config, ConfigError
+from feeds.config import DEFAULT, Config
 from feeds.config import load as load_config
 from feeds.flags import Flag
 from feeds.hub import Hub, running_hub, server_url
@@ -125,7 +126,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "demo", help="run a hub and a live simulated floor in one process, and watch it",
         description="Start a hub on 127.0.0.1 (ephemeral port, database in a temporary "
         "directory) with a simulated floor publishing into it, and show the live flags.")
-    parser.add_argument("--agents", type=int, default=40, help="agents on the floor (40)")
+    parser.add_argument("--agents", type=positive_int, default=40, help="agents on the floor (40)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--warmup", type=float, default=90.0, metavar="S",
                         help="publish the floor's first S seconds at once (default 90)")
@@ -140,14 +141,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"floorwatch demo: error: config {exc}", file=sys.stderr)
-        return 2
-    if args.agents < 1:
-        print("floorwatch demo: --agents: expected a whole number >= 1", file=sys.stderr)
-        return 2
+    config = load_config(args.config)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(print_flags(args, config))
     return 0

@@ -18,7 +18,6 @@ import contextlib
 import json
 import signal
 import socket
-import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -30,7 +29,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from feeds.config import DEFAULT, Config, ConfigError
+from feeds.config import DEFAULT, Config
 from feeds.config import load as load_config
 from feeds.engine import Engine
 from feeds.fanout import ESSENTIAL, SAMPLE, UPDATE, Encoded, Subscriber, TeamTick
@@ -606,11 +605,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"floorwatch hub: {exc}", file=sys.stderr)
-        return 2
+    config = load_config(args.config)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run(args.host, args.port, args.db, config))
     return 0

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TextIO
 
-from feeds.config import ConfigError, load
+from feeds.config import load
 from feeds.engine import Engine
 from feeds.flags import Flag
 from feeds.protocol import PRODUCER_TYPES, Message, ProtocolError, iter_messages
@@ -221,12 +221,9 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
         return run_replay_to(args)
     out = out or sys.stdout
     err = err or sys.stderr
+    config = load(args.config)
     try:
-        config = load(args.config)
         records = read_recording(args.file, PRODUCER_TYPES)
-    except ConfigError as exc:
-        print(f"floorwatch replay: error: config {exc}", file=err)
-        return 2
     except ValueError as exc:
         print(f"floorwatch replay: error: {exc}", file=err)
         return 2

@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 
+from feeds.cli import positive_float, positive_int
 from feeds.generator import floor_messages
 from feeds.protocol import Message
 from feeds.publish import Publisher, play, print_reply
@@ -62,12 +63,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "simulate", help="publish a live synthetic floor to a hub in real time",
         description="Stream a seeded synthetic floor (the demo generator) to a hub's "
         "/publish, with event time = wall time. Reconnects if the hub restarts.")
-    parser.add_argument("--calls", type=int, default=40, metavar="N",
+    parser.add_argument("--calls", type=positive_int, default=40, metavar="N",
                         help="agents on the floor, each on one call at a time (default 40)")
-    parser.add_argument("--rate", type=float, default=4.0, metavar="HZ",
+    parser.add_argument("--rate", type=positive_float, default=4.0, metavar="HZ",
                         help="samples per second per call (default 4)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--teams", type=int, default=4, help="teams on the floor (default 4)")
+    parser.add_argument("--teams", type=positive_int, default=4,
+                        help="teams on the floor (default 4)")
     parser.add_argument("--warmup", type=float, default=0.0, metavar="S",
                         help="publish the floor's first S seconds at once, then live")
     parser.add_argument("--duration", type=float, default=None, metavar="S",
@@ -80,10 +82,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    for name in ("calls", "rate", "teams"):
-        if not getattr(args, name) > 0:
-            print(f"floorwatch simulate: --{name}: expected a number > 0", file=sys.stderr)
-            return 2
     if args.warmup < 0:
         print("floorwatch simulate: --warmup: expected a number >= 0", file=sys.stderr)
         return 2

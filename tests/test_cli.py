@@ -86,7 +86,8 @@ def test_config_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     bad.write_text("[baseline]\nwindow_s = 0\n")
     assert main(["config", "--check", str(bad)]) == 2
     assert capsys.readouterr().err.strip() == (
-        f"floorwatch config: error: {bad}: baseline.window_s: expected a number > 0, got 0")
+        f"floorwatch config: error: config {bad}: baseline.window_s: "
+        "expected a number > 0, got 0")
 
 
 # --- the installed console script, as a user runs it ----------------------------------------

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from feeds import embedded
 from feeds.client import FeedClient
-from feeds.config import Config, ConfigError, load
+from feeds.config import Config, load
 
 DEFAULT_HUB = "ws://127.0.0.1:8765"
 
@@ -56,10 +56,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_watch(args: argparse.Namespace) -> int:
+    config = load(args.config)
     try:
-        config = load(args.config)
         url = subscribe_url(args.url)
-    except (ConfigError, ValueError) as exc:
+    except ValueError as exc:
         print(f"floorwatch watch: error: {exc}", file=sys.stderr)
         return 2
     from tui.app import FloorwatchApp
@@ -74,14 +74,7 @@ def run_demo(args: argparse.Namespace) -> int:
     """`floorwatch demo`: the TUI on a hub and simulated floor in this process."""
     if args.headless:
         return embedded.main(args)
-    try:
-        config = load(args.config)
-    except ConfigError as exc:
-        print(f"floorwatch demo: error: config {exc}", file=sys.stderr)
-        return 2
-    if args.agents < 1:
-        print("floorwatch demo: --agents: expected a whole number >= 1", file=sys.stderr)
-        return 2
+    config = load(args.config)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_demo(args, config))
     return 0
