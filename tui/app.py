@@ -210,7 +210,16 @@ class FloorwatchApp(App[None]):
 
     @staticmethod
     def _bindings_of(holder: Any) -> list[Binding]:
-        return [b for b in holder.BINDINGS if isinstance(b, Binding)]
+        """The bindings a class declares, its own first, then those it inherits from
+        floorwatch's screens (Textual merges them the same way)."""
+        cls = holder if isinstance(holder, type) else type(holder)
+        found: dict[str, Binding] = {}
+        for klass in cls.__mro__:
+            if klass.__module__.startswith("tui.") and "BINDINGS" in vars(klass):
+                for b in vars(klass)["BINDINGS"]:
+                    if isinstance(b, Binding):
+                        found.setdefault(b.key, b)
+        return list(found.values())
 
     def action_toggle_light(self) -> None:
         light = {"textual-dark": "textual-light", "textual-light": "textual-dark",

@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.widgets import DataTable, Footer
 
 from feeds.floorview import Frame
 from feeds.shift import agent_stats
 from tui.format import duration
-from tui.screens.base import FloorScreen
+from tui.screens.base import HistoryScreen
 from tui.widgets import CountsBar, StatusLine
 
 #: Frames between refreshes of the table while it is on screen (live calls move it).
 REFRESH_EVERY = 20
 
 
-class AgentsScreen(FloorScreen):
+class AgentsScreen(HistoryScreen):
     """Calls, average hold, transfers, talk-over rate and flags by kind, per agent."""
-
-    BINDINGS: ClassVar = [Binding("r", "reload", "Reload")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -35,16 +30,6 @@ class AgentsScreen(FloorScreen):
         yield table
         yield StatusLine()
         yield Footer(compact=True)
-
-    def on_mount(self) -> None:
-        self.query_one(DataTable).focus()
-        self.action_reload()
-
-    def on_screen_resume(self) -> None:
-        self.action_reload()
-
-    def action_reload(self) -> None:
-        self.floor_app.request_history()
 
     def show_frame(self, frame: Frame, wall: float, full: bool) -> None:
         super().show_frame(frame, wall, full)

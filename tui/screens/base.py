@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
+from textual.binding import Binding
 from textual.screen import Screen
+from textual.widgets import DataTable
 
 from feeds.floorview import Frame
 from tui.widgets import CountsBar, StatusLine
@@ -32,3 +34,19 @@ class FloorScreen(Screen):
             bar.counts = frame.counts
         for line in self.query(StatusLine):
             line.show(frame.status, wall, expecting=frame.counts.live > 0)
+
+
+class HistoryScreen(FloorScreen):
+    """A table over the hub's history of ended calls: asked for again whenever it is shown."""
+
+    BINDINGS: ClassVar = [Binding("r", "reload", "Reload")]
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).focus()
+        self.action_reload()
+
+    def on_screen_resume(self) -> None:
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        self.floor_app.request_history()

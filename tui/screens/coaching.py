@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Static
 from feeds.floorview import KIND_PREFIX, RULE_LETTERS, Frame
 from feeds.shift import EndedCall
 from tui.format import duration
-from tui.screens.base import FloorScreen, clock_text
+from tui.screens.base import HistoryScreen, clock_text
 from tui.widgets import CountsBar, StatusLine
 
 CSV_FIELDS = ("agent", "agent_name", "team", "queue", "call", "started", "ended", "duration",
@@ -38,12 +38,11 @@ def export(calls: list[EndedCall], directory: Path, stem: str) -> tuple[Path, Pa
     return csv_path, json_path
 
 
-class CoachingScreen(FloorScreen):
+class CoachingScreen(HistoryScreen):
     """Ended calls with coach or kudos flags or notes, grouped by agent."""
 
     BINDINGS: ClassVar = [
         Binding("e", "export", "Export CSV+JSON"),
-        Binding("r", "reload", "Reload"),
     ]
 
     def __init__(self) -> None:
@@ -58,16 +57,6 @@ class CoachingScreen(FloorScreen):
         yield table
         yield StatusLine()
         yield Footer(compact=True)
-
-    def on_mount(self) -> None:
-        self.query_one(DataTable).focus()
-        self.action_reload()
-
-    def on_screen_resume(self) -> None:
-        self.action_reload()
-
-    def action_reload(self) -> None:
-        self.floor_app.request_history()
 
     def show_frame(self, frame: Frame, wall: float, full: bool) -> None:
         super().show_frame(frame, wall, full)
