@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -154,6 +154,7 @@ class Board(ScrollView, can_focus=True):
         self._index: dict[str, int] = {}
         self._cache: dict[str, tuple[CallRow, tuple, Strip]] = {}
         self._columns: list[Column] = []
+        self._base: Style | None = None  # rich_style, kept from one refresh to the next
         self._team_width = 8  # the longest team name on the floor, for the layout
         self.repaints = 0  # full repaints of the board, for the benchmark
         self.moves = 0  # cursor moves asked for, and the last one a repaint showed:
@@ -206,6 +207,13 @@ class Board(ScrollView, can_focus=True):
         self._cache.clear()
         self.refresh()
 
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False,
+                recompose: bool = False) -> Self:
+        """Textual forgets the component styles on a refresh; the base style goes too.
+        Working it out walks every ancestor: once a line, it cost 40 % of a repaint."""
+        self._base = None
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(name, partial=True)
 
@@ -213,7 +221,9 @@ class Board(ScrollView, can_focus=True):
         width = self.size.width
         if not self._columns:
             self._columns = layout(width, self._team_width)
-        base = self.rich_style
+        base = self._base
+        if base is None:
+            base = self._base = self.rich_style
         if y == 0:
             self.repaints += 1
             self.painted_moves = self.moves
