@@ -264,7 +264,20 @@ class Board(ScrollView, can_focus=True):
         elif cursor:
             base = base + Style(underline=True)
         now = self.now
+        # Runs of one style go out as one segment: fewer segments to build and composite.
         segments: list[Segment] = []
+        run: list[str] = []
+        run_style = base
+
+        def put(text: str, style: Style) -> None:
+            nonlocal run_style
+            if style is not run_style and style != run_style:
+                if run:
+                    segments.append(Segment("".join(run), run_style))
+                    run.clear()
+                run_style = style
+            run.append(text)
+
         for col in self._columns:
             w = col.width
             if col.key == "flags":
@@ -273,14 +286,14 @@ class Board(ScrollView, can_focus=True):
                 shown = flags if len(flags) <= room else flags[:room - 1]
                 used = 0
                 for flag in shown:
-                    segments.append(Segment(flag.badge, base + self._style(badge_style(flag))))
-                    segments.append(Segment(" ", base))
+                    put(flag.badge, base + self._style(badge_style(flag)))
+                    put(" ", base)
                     used += 3
                 if len(shown) < len(flags):  # more than fit: say how many more
                     more = f"+{len(flags) - len(shown)}"
-                    segments.append(Segment(more, base))
+                    put(more, base)
                     used += len(more)
-                segments.append(Segment(" " * max(0, w - used + 1), base))
+                put(" " * max(0, w - used + 1), base)
                 continue
             style = base
             if col.key == "agent":
@@ -320,10 +333,11 @@ class Board(ScrollView, can_focus=True):
                 text = why(row, now)
             text = text[:w]
             text = text.rjust(w) if col.right else text.ljust(w)
-            segments.append(Segment(text, style))
-            segments.append(Segment(" ", base))
-        # Runs of one style become one segment: fewer segments, cheaper compositing.
-        return Strip(segments).simplify().extend_cell_length(width, base).crop(0, width)
+            put(text, style)
+            put(" ", base)
+        if run:
+            segments.append(Segment("".join(run), run_style))
+        return Strip(segments).extend_cell_length(width, base).crop(0, width)
 
     # --- cursor and keys ---------------------------------------------------------
 
