@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import ClassVar, Self
 
 from rich.segment import Segment
@@ -63,6 +64,11 @@ WHY_FROM = 120
 FLAGS_MAX, AGENT_MAX, TEAM_MAX, QUEUE_MAX, WHY_MAX = 8, 18, 12, 14, 48
 SPARK_FIRST = 16
 SPARKS = ("cust", "agentlvl", "pitch", "agentpitch")
+#: What a line shows of its row. Levels come four times a second but a line shows
+#: only the 1-second trends, so a row that changed only there keeps its drawn line;
+#: `t` only counts through max(now, t), the same while t <= now.
+LOOK = itemgetter(*(i for i, name in enumerate(CallRow._fields)
+                    if name not in ("t", "levels", "baselines")))
 
 
 def layout(width: int, team: int = 8) -> list[Column]:
@@ -243,8 +249,11 @@ class Board(ScrollView, can_focus=True):
         selected = index == self.cursor and self.has_focus
         key = (int(self.now), width, selected, index == self.cursor)
         cached = self._cache.get(call)
-        if cached is not None and cached[0] is row and cached[1] == key:
-            return cached[2]
+        if cached is not None and cached[1] == key:
+            drawn = cached[0]
+            if drawn is row or (drawn.t <= self.now and row.t <= self.now
+                                and LOOK(drawn) == LOOK(row)):
+                return cached[2]
         strip = self._line(row, width, base, selected, index == self.cursor)
         self._cache[call] = (row, key, strip)
         return strip
