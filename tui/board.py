@@ -24,7 +24,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from feeds.floor import TREND_LEN
+from feeds.floorcall import TREND_LEN
 from feeds.floorview import CallRow
 from tui.format import badge_style, duration, sparkline, why
 
