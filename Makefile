@@ -2,8 +2,11 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BUILT := $(VENV)/.built
+#: The compiled detection core: every feeds module with a .pxd (setup.py, feeds/compiled.py).
+CORE := $(wildcard feeds/*.pxd) $(patsubst %.pxd,%.py,$(wildcard feeds/*.pxd))
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test build bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -11,18 +14,26 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+# Recompiles the core when its sources change; without a C compiler the core stays
+# pure Python (same results, slower) and this only warns.
+$(BUILT): $(STAMP) setup.py $(CORE)
+	$(BIN)/python setup.py -q build_ext --inplace
+	touch $(BUILT)
+
+build: $(BUILT)
+
+demo: $(BUILT)
 	$(BIN)/floorwatch demo
 
-test: $(STAMP)
-	$(BIN)/ruff check feeds tui tests benchmarks
+test: $(BUILT)
+	$(BIN)/ruff check feeds tui tests benchmarks setup.py
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
-bench: $(STAMP)
+bench: $(BUILT)
 	$(BIN)/python benchmarks/bench_detect.py
 	$(BIN)/python benchmarks/bench_hub.py
 	$(BIN)/python benchmarks/bench_tui.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache snapshot_report.html
+	rm -rf $(VENV) .pytest_cache snapshot_report.html build feeds/*.c feeds/*.so

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import islice
 from pathlib import Path
 
 import msgpack
@@ -76,64 +77,53 @@ def generate(path: Path, samples: int, agents: int, seed: int) -> int:
     return count
 
 
-def phase_bare(path: Path, limit: int) -> dict:
+def phase_bare(path: Path, limit: int | None) -> dict:
     samples = 0
     start = time.perf_counter()
     with path.open("rb") as handle:
-        for msg in msgpack.Unpacker(handle, raw=False):
+        for msg in islice(msgpack.Unpacker(handle, raw=False), limit):
             if msg["type"] == "sample":
                 samples += 1
-                if samples >= limit:
-                    break
     return {"samples": samples, "seconds": time.perf_counter() - start}
 
 
-def phase_read(path: Path, limit: int) -> dict:
+def phase_read(path: Path, limit: int | None) -> dict:
+    from feeds.protocol import PRODUCER_TYPES
     from feeds.recording import read_recording
 
     samples = errors = 0
     start = time.perf_counter()
-    for record in read_recording(path):
+    for record in islice(read_recording(path, PRODUCER_TYPES), limit):
         msg = record.message
         if msg is None:
             errors += 1
         elif msg["type"] == "sample":
             samples += 1
-            if samples >= limit:
-                break
-    return {"samples": samples, "seconds": time.perf_counter() - start, "errors": errors}
+    return {"seconds": time.perf_counter() - start, "errors": errors, "samples": samples}
 
 
-def phase_detect(path: Path, limit: int) -> dict:
+def phase_detect(path: Path, limit: int | None) -> dict:
+    """`floorwatch replay --fast --headless`'s own loop (feeds.replay.replay), output counted."""
+    from feeds.compiled import core
     from feeds.engine import Engine
-    from feeds.protocol import ProtocolError, iter_messages
+    from feeds.protocol import PRODUCER_TYPES
     from feeds.recording import read_recording
+    from feeds.replay import replay
 
-    engine = Engine()
-    process = engine.process
-    samples = flags = errors = 0
+    flags = []
     start = time.perf_counter()
-    for record in read_recording(path):
-        msg = record.message
-        if msg is None:
-            errors += 1
-            continue
-        for item in iter_messages(msg):
-            try:
-                flags += len(process(item))
-            except ProtocolError:
-                errors += 1
-        if msg["type"] == "sample":
-            samples += 1
-            if samples >= limit:
-                break
+    stats = replay(islice(read_recording(path, PRODUCER_TYPES), limit), Engine(), flags.append,
+                   lambda line: None)
     seconds = time.perf_counter() - start
-    return {"samples": samples, "seconds": seconds, "flags": flags, "errors": errors}
+    return {"seconds": seconds, "flags": len(flags), "errors": stats.errors,
+            "messages": stats.messages, "core": core()}
 
 
-def run_phase(phase: str, path: Path, limit: int) -> dict:
+def run_phase(phase: str, path: Path, limit: int | None = None) -> dict:
+    """One phase in a fresh process, over the first `limit` messages (None: all of them)."""
+    extra = [] if limit is None else ["--limit", str(limit)]
     out = subprocess.run(
-        [sys.executable, __file__, "--phase", phase, "--file", str(path), "--limit", str(limit)],
+        [sys.executable, __file__, "--phase", phase, "--file", str(path), *extra],
         check=True,
         capture_output=True,
         text=True,
@@ -149,7 +139,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--file", type=Path, help="reuse (or keep) this .msgpack recording")
     parser.add_argument("--phase", choices=("bare", "read", "detect"), help=argparse.SUPPRESS)
-    parser.add_argument("--limit", type=int, default=10**12, help=argparse.SUPPRESS)
+    parser.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.phase:
@@ -169,15 +159,17 @@ def main() -> None:
                   f"{path.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - started:.0f} s")
         bare, read, detect = [], [], []
         for _ in range(args.runs):
-            bare.append(run_phase("bare", path, args.limit))
-            read.append(run_phase("read", path, args.limit))
-            detect.append(run_phase("detect", path, args.limit))
-        quarter = run_phase("detect", path, detect[0]["samples"] // 4)
+            bare.append(run_phase("bare", path))
+            read.append(run_phase("read", path))
+            detect.append(run_phase("detect", path))
+        quarter = run_phase("detect", path, detect[0]["messages"] // 4)
 
-    best_bare = max(r["samples"] / r["seconds"] for r in bare)
-    best_read = max(r["samples"] / r["seconds"] for r in read)
-    best_detect = max(r["samples"] / r["seconds"] for r in detect)
-    print(f"samples             {detect[0]['samples']:>12,}")
+    samples = bare[0]["samples"]  # every phase reads the same messages
+    best_bare = max(samples / r["seconds"] for r in bare)
+    best_read = max(samples / r["seconds"] for r in read)
+    best_detect = max(samples / r["seconds"] for r in detect)
+    print(f"detection core      {detect[0]['core']:>12}")
+    print(f"samples             {samples:>12,}")
     print(f"flags raised/cleared {detect[0]['flags']:>11,}   errors {detect[0]['errors']}")
     print(f"bare msgpack decode {best_bare:>12,.0f} samples/s")
     print(f"decode + validation {best_read:>12,.0f} samples/s   "

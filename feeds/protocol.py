@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -244,12 +245,17 @@ def _check_fields(where: str, msg: dict, schema: Schema) -> None:
             msg[name] = check(f"{where}.{name}", msg[name])
 
 
+#: The finite floats run from _LOWEST to _MAX: nan and the infinities fail the comparison.
+_MAX = sys.float_info.max
+_LOWEST = -_MAX
+
+
 def _fast_sample(msg: dict) -> bool:
     """True when `msg` is a well-formed sample in its usual shape (floats and nulls).
 
-    Written for speed (it runs once per sample): subscripts rather than `get`, and
-    one sum for finiteness, since `x - x` is 0.0 exactly for finite floats
-    (inf - inf and nan - nan are nan, and nan spreads through the sum).
+    Written for speed (it runs once per sample, compiled: see setup.py): subscripts
+    rather than `get`, and finiteness as one chained comparison, which nan and the
+    infinities fail, without arithmetic that would allocate.
     """
     try:
         call, t, dt = msg["call"], msg["t"], msg["dt"]
@@ -261,26 +267,15 @@ def _fast_sample(msg: dict) -> bool:
         cp, cd = get("cust_pitch"), get("cust_db")
         ap, ad = get("agent_pitch"), get("agent_db")
     if (type(call) is not str or type(t) is not float or type(dt) is not float
-            or not 0 < len(call) <= 200 or not dt > 0.0):
+            or not 0 < len(call) <= 200 or not _LOWEST <= t <= _MAX or not 0.0 < dt <= _MAX):
         return False
-    finite = t - t + dt - dt
-    if cp is not None:
-        if type(cp) is not float:
-            return False
-        finite += cp - cp
-    if cd is not None:
-        if type(cd) is not float:
-            return False
-        finite += cd - cd
-    if ap is not None:
-        if type(ap) is not float:
-            return False
-        finite += ap - ap
-    if ad is not None:
-        if type(ad) is not float:
-            return False
-        finite += ad - ad
-    return finite == 0.0
+    if cp is not None and (type(cp) is not float or not _LOWEST <= cp <= _MAX):
+        return False
+    if cd is not None and (type(cd) is not float or not _LOWEST <= cd <= _MAX):
+        return False
+    if ap is not None and (type(ap) is not float or not _LOWEST <= ap <= _MAX):
+        return False
+    return ad is None or (type(ad) is float and _LOWEST <= ad <= _MAX)
 
 
 def validate(msg: Any, allowed: frozenset[str] | None = None) -> Message:

@@ -22,6 +22,7 @@ two appends and a running sum; everything else (baseline updates, once per
 from __future__ import annotations
 
 import math
+from array import array
 from bisect import bisect_left, insort
 from dataclasses import dataclass
 from math import log2
@@ -93,10 +94,10 @@ class Track:
         self.base: float | None = None  # None until min_speech_s of speech is in the baseline
         # Baseline window in arrival order from base_head on: the speech each kept
         # sample stands for, and its value; base_sorted holds the same values sorted.
-        self.base_dts: list[float] = []
-        self.base_values: list[float] = []
+        self.base_dts = array("d")
+        self.base_values = array("d")
         self.base_head = 0
-        self.base_sorted: list[float] = []
+        self.base_sorted = array("d")
         self.base_total = 0.0
         # Every voiced sample as (dt, value) pairs, flat, newest last, trimmed lazily
         # (Party.voiced appends); None for a track whose sustained level nothing asks for.

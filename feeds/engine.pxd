@@ -1,0 +1,33 @@
+# C types for feeds/engine.py when Cython compiles it (setup.py); the .py stays plain Python.
+cimport cython
+
+from feeds.voice cimport Party
+
+
+cdef class CallState:
+    cdef public object config
+    cdef public str id, agent, team
+    cdef public object agent_name, queue, customer
+    cdef public double started, t, hold_started, hold_total
+    cdef public bint on_hold, agent_raised_during_distress
+    cdef public Py_ssize_t holds, transfers, talk_overs, backchannels
+    cdef public list transfer_path
+    cdef public object talk_over_times
+    cdef public dict open, episodes
+    cdef public set raised_once
+    cdef public object distress_raised_at
+    cdef public object last_cust_db, last_cust_pitch, last_agent_db, last_agent_pitch
+    cdef public Party cust, agent_party
+
+    @cython.locals(t=double, dt=double)
+    cpdef sample(self, dict msg)
+    @cython.locals(held=double, total=double, at=double)
+    cpdef list tick(self, double t)
+
+
+cdef class Engine:
+    cdef public object config
+    cdef public dict calls
+
+    @cython.locals(call=CallState)
+    cpdef process(self, dict msg)
