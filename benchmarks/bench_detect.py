@@ -18,6 +18,7 @@ the recording's length). The machine is shared and noisy: read the ratio.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -105,11 +106,12 @@ def phase_read(path: Path, limit: int | None) -> dict:
 def phase_detect(path: Path, limit: int | None) -> dict:
     """`floorwatch replay --fast --headless`'s own loop (feeds.replay.replay), output counted."""
     from feeds.compiled import core
-    from feeds.engine import Engine
+    from feeds.engine import GC_THRESHOLDS, Engine
     from feeds.protocol import PRODUCER_TYPES
     from feeds.recording import read_recording
     from feeds.replay import replay
 
+    gc.set_threshold(*GC_THRESHOLDS)  # as `floorwatch replay` does
     flags = []
     start = time.perf_counter()
     stats = replay(islice(read_recording(path, PRODUCER_TYPES), limit), Engine(), flags.append,

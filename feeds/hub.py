@@ -32,7 +32,7 @@ from websockets.http11 import Request, Response
 
 from feeds.config import DEFAULT, Config
 from feeds.config import load as load_config
-from feeds.engine import Engine
+from feeds.engine import GC_THRESHOLDS, Engine
 from feeds.fanout import ESSENTIAL, SAMPLE, UPDATE, Encoded, Subscriber, TeamTick
 from feeds.flags import Flag
 from feeds.protocol import (
@@ -61,11 +61,6 @@ UPDATE_SLOTS = 20
 ITEM_TYPES = PRODUCER_TYPES - {"batch"}
 #: Errors sent back for one frame; the rest are only counted.
 MAX_ERRORS_PER_FRAME = 20
-#: The hub process's GC thresholds. With the default 700, messages in flight for a
-#: few ms (ticks, pending frames) reached the oldest generation, whose full scans of
-#: 5,000 calls' state took 40-145 ms every ~2 s: the whole p99. A young generation of
-#: 50,000 lets them die young; same objects kept, fewer and shorter pauses.
-GC_THRESHOLDS = (50_000, 20, 10)
 
 
 class Hub:

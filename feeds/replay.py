@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import sys
 import time
@@ -23,7 +24,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from feeds.config import load
-from feeds.engine import Engine
+from feeds.engine import GC_THRESHOLDS, Engine
 from feeds.flags import Flag
 from feeds.protocol import PRODUCER_TYPES, Message, ProtocolError
 from feeds.recording import Record, read_recording
@@ -239,6 +240,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
         print(f"floorwatch replay: error: {args.file}: {exc.strerror or exc}", file=err)
         return 2
     show = flag_json if args.json else flag_line
+    gc.set_threshold(*GC_THRESHOLDS)
 
     def on_flag(flag: Flag) -> None:
         print(show(flag), file=out, flush=not args.fast)

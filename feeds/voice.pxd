@@ -2,6 +2,9 @@
 cimport cython
 
 
+cdef double _SEMITONE_OFFSET
+
+
 cdef class Track:
     cdef public double threshold, clear_margin, sustain, window_s, min_speech, base_total, peak
     cdef public object base
@@ -24,7 +27,7 @@ cdef class Party:
     cdef public list db_recent, st_recent
     cdef public double db_spike_at, st_spike_at, db_due, st_due, resolution
 
-    @cython.locals(active=bint, judge=bint, due=double, st=double, recent=list)
+    @cython.locals(active=bint, judge=bint, due=double, level=double, st=double, recent=list)
     cpdef voiced(self, double dt, object db, object pitch_hz)
     cpdef _judge(self, bint active)
     cpdef _track_peaks(self, object db_excess, object st_excess)

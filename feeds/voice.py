@@ -233,7 +233,8 @@ class Party:
             recent = self.db_recent
             recent.append(dt)
             recent.append(db)
-            if db >= self.db_spike_at:
+            level = db  # a C double when compiled: the comparison below boxes nothing
+            if level >= self.db_spike_at:
                 judge = True
             elif not active:
                 due = self.db_due + dt
