@@ -29,8 +29,9 @@ from math import log2
 
 SEMITONE_REF_HZ = 100.0
 _SEMITONE_OFFSET = 12.0 * math.log2(SEMITONE_REF_HZ)
-#: The recent-speech window is trimmed lazily, once it holds this many numbers (two a sample).
-_RECENT_CAP = 128
+#: A recent-speech window starts with room for this many numbers (two a sample); it is
+#: compacted when full, and doubled when what it must keep fills half of it.
+_WINDOW = 128
 
 
 def hz_to_semitones(hz: float) -> float:
@@ -53,11 +54,11 @@ class Track:
 
     This is the part a sample rarely touches: the baseline (once per
     `resolution_s` of speech), the sustained level (on spike samples and during a
-    spike) and the peaks; the per-sample state is in `Party`. The recent windows are flat
-    lists of the samples' own float objects: appending one is an incref. The baseline
-    windows are `array('d')`: contiguous, so a bisect probe reads the next cache line
-    rather than a float object anywhere in the heap (on a floor of 1,000 calls that was
-    most of a baseline update's time).
+    spike) and the peaks; `Party.voiced` writes the recent window. Windows are
+    `array('d')` (C double arrays when compiled): a write boxes nothing and keeps no
+    message's float alive, and a bisect probe reads the next cache line rather than a
+    float object anywhere in the heap (on a floor of 1,000 calls, misses on such
+    objects were most of the engine's time).
     A track without a threshold is kept for display only: it has a baseline
     but no recent window.
     """
@@ -71,10 +72,11 @@ class Track:
         "base_values",
         "clear_margin",
         "min_speech",
+        "n",
         "peak",
-        "recent",
         "sustain",
         "threshold",
+        "win",
         "window_s",
     )
 
@@ -85,7 +87,6 @@ class Track:
         sustain_s: float,
         window_s: float,
         min_speech_s: float,
-        recent: list[float] | None,
     ) -> None:
         # No threshold: tracked for display only; an infinite one never spikes.
         self.threshold = math.inf if threshold is None else threshold
@@ -101,9 +102,10 @@ class Track:
         self.base_head = 0
         self.base_sorted = array("d")
         self.base_total = 0.0
-        # Every voiced sample as (dt, value) pairs, flat, newest last, trimmed lazily
-        # (Party.voiced appends); None for a track whose sustained level nothing asks for.
-        self.recent = recent
+        # The recent window: voiced samples as (dt, value) pairs in win[:n], newest last
+        # (Party.voiced writes them); None for a track whose sustained level nothing asks for.
+        self.win = None if threshold is None else array("d", bytes(8 * _WINDOW))
+        self.n = 0
         self.peak = 0.0  # largest sustained excess of the current (or last) spike
 
     def into_baseline(self, dt: float, value: float) -> float:
@@ -112,7 +114,6 @@ class Track:
         Returns the spike level, base + threshold (infinite while there is no base).
         `Party.voiced` keeps one sample per `resolution_s` of speech (`dt` is all the
         speech since the last one kept), so the cost does not grow with the sample rate.
-        This is also where the recent window is trimmed while the party speaks normally.
         """
         dts, values, ordered = self.base_dts, self.base_values, self.base_sorted
         dts.append(dt)
@@ -130,24 +131,35 @@ class Track:
             head = 0
         self.base_head = head
         self.base_total = total
-        if self.recent is not None and len(self.recent) > _RECENT_CAP:
-            self.trim()
         if total >= self.min_speech or self.base is not None:
             n = len(ordered)
             self.base = base = (ordered[(n - 1) // 2] + ordered[n // 2]) / 2.0
             return base + self.threshold
         return math.inf
 
-    def trim(self) -> None:
-        """Drop recent samples older than the sustain window needs."""
-        recent = self.recent
-        assert recent is not None
-        total = 0.0
-        for i in range(len(recent) - 2, -1, -2):
-            total += recent[i]
+    def compact(self) -> int:
+        """Make room in a full recent window; returns where the next sample goes.
+
+        Keeps the newest samples that make up `sustain_s` of speech (all there is, if
+        less), moved to the front; when they fill half the window it is doubled.
+        """
+        win, n = self.win, self.n
+        assert win is not None
+        start, total = 0, 0.0
+        for i in range(n - 2, -1, -2):
+            total += win[i]
             if total >= self.sustain:
-                del recent[:i]
-                return
+                start = i
+                break
+        kept = n - start
+        if kept * 2 > len(win):
+            grown = array("d", bytes(16 * len(win)))
+            grown[:kept] = win[start:n]
+            self.win = grown
+        else:
+            win[:kept] = win[start:n]
+        self.n = kept
+        return kept
 
     def excess(self) -> float | None:
         """Sustained level over the baseline, or None when it cannot be judged yet.
@@ -155,15 +167,13 @@ class Track:
         The sustained level is the median of the last `sustain_s` of speech, once
         that much speech has been heard.
         """
-        recent, total = self.recent, 0.0
-        if self.base is None or recent is None:
+        win, n, total = self.win, self.n, 0.0
+        if self.base is None or win is None:
             return None
-        if len(recent) > _RECENT_CAP:
-            self.trim()
-        for i in range(len(recent) - 2, -1, -2):
-            total += recent[i]
+        for i in range(n - 2, -1, -2):
+            total += win[i]
             if total >= self.sustain - 1e-9:
-                return _median(recent[i + 1 :: 2]) - self.base
+                return _median(win[i + 1 : n : 2]) - self.base
         return None
 
 
@@ -181,21 +191,20 @@ class SpikeChange:
 class Party:
     """One speaker on a call: a loudness track and a pitch track sharing one spike state.
 
-    What every voiced sample reads and writes (the recent windows, the spike levels,
-    the speech due for the baselines) is kept here, in one object, rather than in the
-    tracks: on a floor of thousands of calls each object touched is a likely cache miss.
+    What every voiced sample reads and writes besides the recent windows (the spike
+    levels, the speech due for the baselines) is kept here, in one object, rather than
+    in the tracks: on a floor of thousands of calls each object touched is a likely
+    cache miss.
     """
 
     __slots__ = (
         "active",
         "db",
         "db_due",
-        "db_recent",
         "db_spike_at",
         "resolution",
         "st",
         "st_due",
-        "st_recent",
         "st_spike_at",
     )
 
@@ -210,11 +219,9 @@ class Party:
         clear_st: float,
         resolution_s: float,
     ) -> None:
-        # The tracks' recent windows; the agent's pitch (no threshold) is for display only.
-        self.db_recent: list[float] = []
-        self.st_recent: list[float] | None = [] if st_threshold is not None else None
-        self.db = Track(db_threshold, clear_db, sustain_s, window_s, min_speech_s, self.db_recent)
-        self.st = Track(st_threshold, clear_st, sustain_s, window_s, min_speech_s, self.st_recent)
+        # The agent's pitch (no threshold) is for display only: a baseline, no window.
+        self.db = Track(db_threshold, clear_db, sustain_s, window_s, min_speech_s)
+        self.st = Track(st_threshold, clear_st, sustain_s, window_s, min_speech_s)
         self.active = False
         self.resolution = resolution_s
         # A sample at or over a spike level is a spike sample; *_due is the speech
@@ -231,15 +238,20 @@ class Party:
         """
         active = self.active
         judge = active
+        step = dt  # compiled: a C double for the sums, while the windows keep `dt` itself
         if db is not None:
-            recent = self.db_recent
-            recent.append(dt)
-            recent.append(db)
-            level = db  # a C double when compiled: the comparison below boxes nothing
+            level = db  # a C double when compiled: nothing below boxes it
+            track = self.db
+            n = track.n
+            if n == len(track.win):
+                n = track.compact()
+            track.win[n] = step
+            track.win[n + 1] = level
+            track.n = n + 2
             if level >= self.db_spike_at:
                 judge = True
             elif not active:
-                due = self.db_due + dt
+                due = self.db_due + step
                 if due < self.resolution:
                     self.db_due = due
                 else:
@@ -247,14 +259,18 @@ class Party:
                     self.db_spike_at = self.db.into_baseline(due, db)
         if pitch_hz is not None and pitch_hz > 0.0:
             st = 12.0 * log2(pitch_hz) - _SEMITONE_OFFSET
-            recent = self.st_recent
-            if recent is not None:
-                recent.append(dt)
-                recent.append(st)
+            track = self.st
+            if track.win is not None:
+                n = track.n
+                if n == len(track.win):
+                    n = track.compact()
+                track.win[n] = step
+                track.win[n + 1] = st
+                track.n = n + 2
             if st >= self.st_spike_at:
                 judge = True
             elif not active:
-                due = self.st_due + dt
+                due = self.st_due + step
                 if due < self.resolution:
                     self.st_due = due
                 else:
