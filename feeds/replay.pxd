@@ -2,5 +2,12 @@
 cimport cython
 
 
-@cython.locals(messages=Py_ssize_t, errors=Py_ssize_t, batch=bint)
+cdef class _Feed:
+    cdef object process, on_flag, stats
+    cdef public Py_ssize_t messages
+
+    cpdef take(self, dict msg)
+
+
+@cython.locals(feed=_Feed, errors=Py_ssize_t, batch=bint)
 cpdef replay(object records, object engine, object on_flag, object on_error, bint strict=*)

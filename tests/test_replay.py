@@ -13,7 +13,7 @@ from feeds.engine import Engine
 from feeds.flags import Flag
 from feeds.protocol import PRODUCER_TYPES, encode_json
 from feeds.recording import read_recording, write_recording
-from feeds.replay import Pacer, event_time, paced, paced_async, replay
+from feeds.replay import Pacer, StrictStop, event_time, paced, paced_async, replay
 from tests.replaykit import END, EXPECTED_RAISED, T0, scenario
 
 FLAG_FIELDS = ["id", "call", "t", "kind", "rule", "severity", "state", "evidence"]
@@ -110,6 +110,53 @@ def test_bad_entries_are_reported_with_line_and_skipped(
     raised = {(f["call"], f["rule"]) for f in map(json.loads, out.splitlines())
               if f["state"] == "raised"}
     assert raised == EXPECTED_RAISED
+
+
+def _bad_messages() -> list[dict]:
+    """The scenario's messages with the bad entries of `_with_errors` that both forms carry."""
+    messages = list(scenario())
+    messages.insert(10, {"type": "sample", "call": "calm-1", "t": 1, "dt": 0.5,
+                         "cust_db": "loud"})
+    messages.insert(30, {"type": "sample", "call": "ghost", "t": T0 + 9, "dt": 0.5})
+    messages.insert(40, {"type": "call_start", "call": "hold-1", "t": T0 + 9, "agent": "x",
+                         "team": "red"})
+    messages.insert(50, {"type": "batch", "items": [
+        {"type": "sample", "call": "ghost", "t": T0 + 9, "dt": 0.5},
+        {"type": "event", "call": "xfer-1", "t": T0 + 9, "event": "hold_start"},
+        {"type": "event", "call": "xfer-1", "t": T0 + 9.5, "event": "hold_end"}]})
+    return messages
+
+
+def _outcome(records, strict: bool) -> tuple[list[Flag], list[str], tuple]:
+    flags: list[Flag] = []
+    errors: list[str] = []
+    try:
+        stats = replay(records, Engine(), flags.append, errors.append, strict=strict)
+    except StrictStop as stop:
+        stats = stop.stats
+    return flags, errors, (stats.messages, stats.errors, dict(stats.raised), stats.cleared)
+
+
+@pytest.mark.parametrize("name", ["bad.jsonl", "bad.msgpack.gz"])
+@pytest.mark.parametrize("strict", [False, True])
+def test_samples_diverted_to_the_engine_give_what_records_give(
+        tmp_path: Path, name: str, strict: bool) -> None:
+    """A Recording handed to replay gives its samples straight to the engine (the fast
+    path); iterated first, it yields them as records. Same flags, errors, order and counts."""
+    path = tmp_path / name
+    write_recording(path, _bad_messages())
+    fast = _outcome(read_recording(path, PRODUCER_TYPES), strict)
+    plain = _outcome(iter(read_recording(path, PRODUCER_TYPES)), strict)
+    assert fast == plain
+    flags, errors, (messages, n_errors, _, _) = fast
+    assert n_errors == len(errors) == (1 if strict else 4)
+    assert "sample.cust_db: expected number or null, got 'loud'" in errors[0]
+    if not strict:
+        assert "unknown call 'ghost'" in errors[1]
+        assert "already live" in errors[2]
+        assert "batch.items[0]: sample.call: unknown call 'ghost'" in errors[3]
+        assert {(f.call, f.rule) for f in flags if f.state == "raised"} == EXPECTED_RAISED
+        assert messages == len(list(scenario())) + 5  # + ghost, the duplicate, 3 batch items
 
 
 def test_strict_stops_at_the_first_bad_entry(
