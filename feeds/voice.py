@@ -23,14 +23,21 @@ from __future__ import annotations
 
 import math
 from array import array
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from math import log2
 
+try:
+    import cython
+except ImportError:  # no Cython here: this module runs as it is
+    COMPILED = False
+else:
+    COMPILED = cython.compiled  # True in the module Cython builds, False interpreted
+
 SEMITONE_REF_HZ = 100.0
 _SEMITONE_OFFSET = 12.0 * math.log2(SEMITONE_REF_HZ)
-#: A recent-speech window starts with room for this many numbers (two a sample); it is
-#: compacted when full, and doubled when what it must keep fills half of it.
+#: Windows (recent speech: two numbers a sample; baseline: one) start with room for this
+#: many numbers; they are compacted when full, and doubled when what they keep fills half.
 _WINDOW = 128
 
 
@@ -41,6 +48,48 @@ def hz_to_semitones(hz: float) -> float:
 
 def semitones_to_hz(st: float) -> float:
     return SEMITONE_REF_HZ * 2.0 ** (st / 12.0)
+
+
+def _doubles(size: int) -> array:
+    return array("d", bytes(8 * size))
+
+
+def _insert_sorted(a: array, n: int, x: float) -> None:
+    """Insert `x` into the sorted a[:n], after values equal to it; a[n] must be free.
+
+    Compiled: a search and a shift on the C array. Interpreted, the same with `bisect`
+    and the array's own methods, each one call into C (a loop written in Python is
+    several times slower). The result is the same.
+    """
+    if not COMPILED:
+        a.insert(bisect_right(a, x, 0, n), x)
+        a.pop()
+        return
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if x < a[mid]:
+            hi = mid
+        else:
+            lo = mid + 1
+    a[lo + 1 : n + 1] = a[lo:n]
+    a[lo] = x
+
+
+def _remove_sorted(a: array, n: int, x: float) -> None:
+    """Remove one `x` (which is there) from the sorted a[:n]; as _insert_sorted does it."""
+    if not COMPILED:
+        a.pop(bisect_left(a, x, 0, n))
+        a.append(0.0)
+        return
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    a[lo : n - 1] = a[lo + 1 : n]
 
 
 def _median(values: list[float]) -> float:
@@ -67,6 +116,7 @@ class Track:
         "base",
         "base_dts",
         "base_head",
+        "base_n",
         "base_sorted",
         "base_total",
         "base_values",
@@ -97,14 +147,14 @@ class Track:
         self.base: float | None = None  # None until min_speech_s of speech is in the baseline
         # Baseline window in arrival order from base_head on: the speech each kept
         # sample stands for, and its value; base_sorted holds the same values sorted.
-        self.base_dts = array("d")
-        self.base_values = array("d")
-        self.base_head = 0
-        self.base_sorted = array("d")
+        self.base_dts = _doubles(_WINDOW)
+        self.base_values = _doubles(_WINDOW)
+        self.base_sorted = _doubles(_WINDOW)
+        self.base_head = self.base_n = 0
         self.base_total = 0.0
         # The recent window: voiced samples as (dt, value) pairs in win[:n], newest last
         # (Party.voiced writes them); None for a track whose sustained level nothing asks for.
-        self.win = None if threshold is None else array("d", bytes(8 * _WINDOW))
+        self.win = None if threshold is None else _doubles(_WINDOW)
         self.n = 0
         self.peak = 0.0  # largest sustained excess of the current (or last) spike
 
@@ -114,28 +164,49 @@ class Track:
         Returns the spike level, base + threshold (infinite while there is no base).
         `Party.voiced` keeps one sample per `resolution_s` of speech (`dt` is all the
         speech since the last one kept), so the cost does not grow with the sample rate.
+        The window is base_dts/base_values[base_head:base_n] in arrival order, and the
+        same values sorted in base_sorted[:base_n - base_head].
         """
-        dts, values, ordered = self.base_dts, self.base_values, self.base_sorted
-        dts.append(dt)
-        values.append(value)
-        insort(ordered, value)
-        total = self.base_total + dt
+        n = self.base_n
+        if n == len(self.base_dts):
+            n = self._make_room()
         head = self.base_head
-        while total - dts[head] >= self.window_s:
-            del ordered[bisect_left(ordered, values[head])]
-            total -= dts[head]
+        self.base_dts[n] = dt
+        self.base_values[n] = value
+        _insert_sorted(self.base_sorted, n - head, value)
+        n += 1
+        self.base_n = n
+        total = self.base_total + dt
+        while total - self.base_dts[head] >= self.window_s:
+            _remove_sorted(self.base_sorted, n - head, self.base_values[head])
+            total -= self.base_dts[head]
             head += 1
-        if head > 64 and head * 2 > len(dts):
-            del dts[:head]
-            del values[:head]
-            head = 0
         self.base_head = head
         self.base_total = total
         if total >= self.min_speech or self.base is not None:
-            n = len(ordered)
-            self.base = base = (ordered[(n - 1) // 2] + ordered[n // 2]) / 2.0
+            count = n - head
+            ordered = self.base_sorted
+            self.base = base = (ordered[(count - 1) // 2] + ordered[count // 2]) / 2.0
             return base + self.threshold
         return math.inf
+
+    def _make_room(self) -> int:
+        """Move the baseline window to the front of its arrays, or double them if it fills
+        half; returns where the next sample goes."""
+        head, n = self.base_head, self.base_n
+        kept = n - head
+        if kept * 2 > len(self.base_dts):
+            size = 2 * len(self.base_dts)
+            dts, values, ordered = _doubles(size), _doubles(size), _doubles(size)
+            dts[:kept] = self.base_dts[head:n]
+            values[:kept] = self.base_values[head:n]
+            ordered[:kept] = self.base_sorted[:kept]
+            self.base_dts, self.base_values, self.base_sorted = dts, values, ordered
+        else:
+            self.base_dts[:kept] = self.base_dts[head:n]
+            self.base_values[:kept] = self.base_values[head:n]
+        self.base_head, self.base_n = 0, kept
+        return kept
 
     def compact(self) -> int:
         """Make room in a full recent window; returns where the next sample goes.
@@ -153,7 +224,7 @@ class Track:
                 break
         kept = n - start
         if kept * 2 > len(win):
-            grown = array("d", bytes(16 * len(win)))
+            grown = _doubles(2 * len(win))
             grown[:kept] = win[start:n]
             self.win = grown
         else:
