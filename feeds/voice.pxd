@@ -11,6 +11,10 @@ cdef void _insert_sorted(double[::1] a, Py_ssize_t n, double x)
 cdef void _remove_sorted(double[::1] a, Py_ssize_t n, double x)
 
 
+@cython.locals(ordered=list, n=Py_ssize_t, value=double)
+cdef double _median(double[:] values)
+
+
 cdef class Track:
     cdef public double threshold, clear_margin, sustain, window_s, min_speech, base_total, peak
     cdef public object base

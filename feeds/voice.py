@@ -92,8 +92,10 @@ def _remove_sorted(a: array, n: int, x: float) -> None:
     a[lo : n - 1] = a[lo + 1 : n]
 
 
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
+def _median(values: array) -> float:
+    """Median of a window slice. The list is built in a loop so that, compiled, it reads
+    the C array directly instead of wrapping the slice in a Python memoryview."""
+    ordered = sorted([value for value in values]) if COMPILED else sorted(values)
     n = len(ordered)
     return (ordered[(n - 1) // 2] + ordered[n // 2]) / 2.0
 
