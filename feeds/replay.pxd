@@ -1,9 +1,12 @@
 # C types for feeds/replay.py when Cython compiles it (setup.py); the .py stays plain Python.
 cimport cython
 
+from feeds.engine cimport Engine
+
 
 cdef class _Feed:
-    cdef object process, on_flag, stats
+    cdef Engine engine
+    cdef object on_flag, stats
     cdef public Py_ssize_t messages
 
     cpdef take(self, dict msg)

@@ -122,11 +122,11 @@ class _Feed:
     """What a replay does with each valid message: run it through the engine, count it,
     and report its flags. A Recording hands it well-formed samples directly."""
 
-    __slots__ = ("messages", "on_flag", "process", "stats")
+    __slots__ = ("engine", "messages", "on_flag", "stats")
 
     def __init__(self, engine: Engine, on_flag: Callable[[Flag], None], stats: ReplayStats
                  ) -> None:
-        self.process = engine.process
+        self.engine = engine
         self.on_flag = on_flag
         self.stats = stats
         self.messages = 0
@@ -134,7 +134,7 @@ class _Feed:
     def take(self, msg: Message) -> None:
         """Raises the engine's ProtocolError (unknown or duplicate call); counted all the same."""
         self.messages += 1
-        flags = self.process(msg)
+        flags = self.engine.process(msg)
         if flags:
             stats = self.stats
             for flag in flags:
