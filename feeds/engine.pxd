@@ -19,7 +19,8 @@ cdef class CallState:
     cdef public object last_cust_db, last_cust_pitch, last_agent_db, last_agent_pitch
     cdef public Party cust, agent_party
 
-    @cython.locals(t=double, dt=double)
+    # dt stays the message's float: Party.voiced keeps it as it is
+    @cython.locals(t=double)
     cpdef sample(self, dict msg)
     @cython.locals(held=double, total=double, at=double)
     cpdef list tick(self, double t)
