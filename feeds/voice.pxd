@@ -5,9 +5,9 @@ cdef double _SEMITONE_OFFSET
 cdef bint COMPILED
 
 
-@cython.locals(lo=Py_ssize_t, hi=Py_ssize_t, mid=Py_ssize_t)
+@cython.locals(lo=Py_ssize_t, hi=Py_ssize_t, mid=Py_ssize_t, i=Py_ssize_t)
 cdef void _insert_sorted(double[::1] a, Py_ssize_t n, double x)
-@cython.locals(lo=Py_ssize_t, hi=Py_ssize_t, mid=Py_ssize_t)
+@cython.locals(lo=Py_ssize_t, hi=Py_ssize_t, mid=Py_ssize_t, i=Py_ssize_t)
 cdef void _remove_sorted(double[::1] a, Py_ssize_t n, double x)
 
 

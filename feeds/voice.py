@@ -57,9 +57,9 @@ def _doubles(size: int) -> array:
 def _insert_sorted(a: array, n: int, x: float) -> None:
     """Insert `x` into the sorted a[:n], after values equal to it; a[n] must be free.
 
-    Compiled: a search and a shift on the C array. Interpreted, the same with `bisect`
-    and the array's own methods, each one call into C (a loop written in Python is
-    several times slower). The result is the same.
+    Compiled: a search and a shift, loops over the C array. Interpreted, the same with
+    `bisect` and the array's own methods, each one call into C (loops written in
+    Python are several times slower). The result is the same.
     """
     if not COMPILED:
         a.insert(bisect_right(a, x, 0, n), x)
@@ -72,7 +72,8 @@ def _insert_sorted(a: array, n: int, x: float) -> None:
             hi = mid
         else:
             lo = mid + 1
-    a[lo + 1 : n + 1] = a[lo:n]
+    for i in range(n, lo, -1):
+        a[i] = a[i - 1]
     a[lo] = x
 
 
@@ -89,7 +90,8 @@ def _remove_sorted(a: array, n: int, x: float) -> None:
             lo = mid + 1
         else:
             hi = mid
-    a[lo : n - 1] = a[lo + 1 : n]
+    for i in range(lo, n - 1):
+        a[i] = a[i + 1]
 
 
 def _median(values: array) -> float:
