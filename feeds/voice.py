@@ -33,6 +33,10 @@ except ImportError:  # no Cython here: this module runs as it is
     COMPILED = False
 else:
     COMPILED = cython.compiled  # True in the module Cython builds, False interpreted
+try:  # noqa: SIM105 - Cython takes this cimport only at the top level, not in a `with`
+    from cython.cimports.libc.math import log2 as c_log2  # used only where COMPILED
+except ImportError:
+    pass
 
 SEMITONE_REF_HZ = 100.0
 _SEMITONE_OFFSET = 12.0 * math.log2(SEMITONE_REF_HZ)
@@ -333,7 +337,10 @@ class Party:
                     self.db_due = 0.0
                     self.db_spike_at = self.db.into_baseline(due, db)
         if pitch_hz is not None and pitch_hz > 0.0:
-            st = 12.0 * log2(pitch_hz) - _SEMITONE_OFFSET
+            if COMPILED:  # the C library's log2, on a C double
+                st = 12.0 * c_log2(pitch_hz) - _SEMITONE_OFFSET
+            else:
+                st = 12.0 * log2(pitch_hz) - _SEMITONE_OFFSET
             track = self.st
             if track.win is not None:
                 n = track.n
