@@ -5,19 +5,22 @@ from feeds.voice cimport Party
 
 
 cdef class CallState:
+    # Declared in memory order: what every sample touches first.
+    cdef public double t
+    cdef public bint on_hold
+    cdef public Party cust, agent_party
+    cdef public object last_cust_db, last_cust_pitch, last_agent_db, last_agent_pitch
     cdef public object config
     cdef public str id, agent, team
     cdef public object agent_name, queue, customer
-    cdef public double started, t, hold_started, hold_total
-    cdef public bint on_hold, agent_raised_during_distress
+    cdef public double started, hold_started, hold_total
+    cdef public bint agent_raised_during_distress
     cdef public Py_ssize_t holds, transfers, talk_overs, backchannels
     cdef public list transfer_path
     cdef public object talk_over_times
     cdef public dict open, episodes
     cdef public set raised_once
     cdef public object distress_raised_at
-    cdef public object last_cust_db, last_cust_pitch, last_agent_db, last_agent_pitch
-    cdef public Party cust, agent_party
 
     # dt stays the message's float: Party.voiced keeps it as it is
     @cython.locals(t=double)

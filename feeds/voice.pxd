@@ -16,12 +16,14 @@ cdef double _median(double[:] values)
 
 
 cdef class Track:
+    # Declared in memory order: what every voiced sample touches (the recent window and
+    # its length) first, in one cache line; each memoryview is 208 bytes.
+    cdef public Py_ssize_t n
+    cdef double[::1] win
     cdef public double threshold, clear_margin, sustain, window_s, min_speech, base_total, peak
     cdef public object base
-    cdef double[::1] base_dts, base_values, base_sorted
     cdef public Py_ssize_t base_head, base_n
-    cdef double[::1] win
-    cdef public Py_ssize_t n
+    cdef double[::1] base_dts, base_values, base_sorted
 
     @cython.locals(total=double, head=Py_ssize_t, n=Py_ssize_t, count=Py_ssize_t, base=double,
                    ordered="double[::1]")
