@@ -5,7 +5,8 @@ recording of dict-form messages, exactly as on the wire, then times, each in a
 fresh single-threaded process pinned to one core, alternating, best of N:
 
 - baseline: `msgpack.Unpacker` over the file, nothing else;
-- reading: the recording reader with validation, no engine (where the time goes);
+- reading: the recording reader with validation yielding every record, as a paced
+  replay reads (a fast replay hands samples straight to the engine instead), no engine;
 - floorwatch: the headless replay path (recording reader, validation, engine).
 
 Prints samples/s of each, the ratios to the baseline, and the peak RSS of the detection run
@@ -178,7 +179,7 @@ def main() -> None:
     print(f"flags raised/cleared {detect[0]['flags']:>11,}   errors {detect[0]['errors']}")
     print(f"bare msgpack decode {best_bare:>12,.0f} samples/s")
     print(f"decode + validation {best_read:>12,.0f} samples/s   "
-          f"(ratio {best_read / best_bare:.2f}: the reader, no engine)")
+          f"(ratio {best_read / best_bare:.2f}: reader yielding records, no engine)")
     print(f"decode + detection  {best_detect:>12,.0f} samples/s   (target >= 250,000)")
     print(f"ratio               {best_detect / best_bare:>12.2f}   (target >= 0.5)")
     print(f"peak RSS, 1/4 of the recording {quarter['peak_rss_mb']:>7.1f} MB")
