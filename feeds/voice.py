@@ -3,7 +3,7 @@
 A *track* follows one metric (loudness in dBFS, or pitch in semitones) of one
 party. Its baseline is the median of that party's most recent
 `baseline.window_s` seconds of non-spike speech, kept exact in a sorted array
-(insert and remove are a bisect and a memmove). A *spike sample* is one at or
+(insert and remove are a binary search and a shift). A *spike sample* is one at or
 over baseline + threshold; it never enters the baseline. The *sustained level*
 is the median of the party's last `sustain_s` seconds of voiced samples, so a
 cough or one loud word does not move it.
@@ -15,7 +15,7 @@ counted in seconds of speech (the samples' `dt`), never in wall time.
 
 Nearly every sample on a floor is an ordinary one: under the spike level of a
 party whose spike is not active. `Party.voiced` handles those with a compare,
-two appends and a running sum; everything else (baseline updates, once per
+two writes to a window and a running sum; everything else (baseline updates, once per
 `resolution_s` of speech, and the sustained medians) runs only when needed.
 """
 
