@@ -26,7 +26,7 @@ from typing import TextIO
 from feeds.config import load
 from feeds.engine import GC_THRESHOLDS, Engine
 from feeds.flags import Flag
-from feeds.protocol import PRODUCER_TYPES, Message, ProtocolError
+from feeds.protocol import PRODUCER_TYPES, Message, ProtocolError, iter_messages
 from feeds.recording import Record, Recording, read_recording
 
 
@@ -175,7 +175,7 @@ def replay(
                 raise StrictStop(stats)
             continue
         batch = msg["type"] == "batch"
-        for i, item in enumerate(msg["items"]) if batch else ((0, msg),):
+        for i, item in enumerate(iter_messages(msg)):
             try:
                 feed.take(item)
             except ProtocolError as exc:
