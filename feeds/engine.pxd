@@ -1,6 +1,7 @@
 # C types for feeds/engine.py when Cython compiles it (setup.py); the .py stays plain Python.
 cimport cython
 
+from feeds.protocol cimport plain_sample, sample_fields
 from feeds.voice cimport Party
 
 
@@ -22,9 +23,10 @@ cdef class CallState:
     cdef public set raised_once
     cdef public object distress_raised_at
 
-    # dt stays the message's float: Party.voiced keeps it as it is
-    @cython.locals(t=double)
     cpdef sample(self, dict msg)
+    # dt stays the message's float: Party.voiced keeps it as it is
+    cpdef levels(self, double t, object dt, object c_db, object c_pitch, object a_db,
+                 object a_pitch)
     @cython.locals(held=double, total=double, at=double)
     cpdef list tick(self, double t)
 
@@ -35,3 +37,5 @@ cdef class Engine:
 
     @cython.locals(call=CallState)
     cpdef process(self, dict msg)
+    @cython.locals(call=CallState)
+    cpdef take_sample(self, dict msg)

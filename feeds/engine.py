@@ -14,7 +14,7 @@ from typing import Any
 
 from feeds.config import DEFAULT, Config
 from feeds.flags import RULE_KINDS, Flag
-from feeds.protocol import Message, ProtocolError
+from feeds.protocol import Message, ProtocolError, plain_sample, sample_fields
 from feeds.voice import Party, SpikeChange
 
 NO_FLAGS: tuple[Flag, ...] = ()
@@ -173,17 +173,16 @@ class CallState:
     # --- messages -------------------------------------------------------
 
     def sample(self, msg: Message) -> list[Flag] | tuple[Flag, ...]:
-        t = msg["t"]
+        """Apply one validated sample of this call (Engine.process, the hub)."""
+        _, t, dt, c_db, c_pitch, a_db, a_pitch = sample_fields(msg)
+        return self.levels(t, dt, c_db, c_pitch, a_db, a_pitch)
+
+    def levels(self, t: float, dt: float, c_db: float | None, c_pitch: float | None,
+               a_db: float | None, a_pitch: float | None) -> list[Flag] | tuple[Flag, ...]:
+        """One sample's levels: `dt` seconds up to event time `t`; None: that party is silent."""
         out: list[Flag] | tuple[Flag, ...] = self.tick(t) if self.on_hold else NO_FLAGS
         if t > self.t:
             self.t = t
-        dt = msg["dt"]
-        try:
-            c_db, c_pitch = msg["cust_db"], msg["cust_pitch"]
-            a_db, a_pitch = msg["agent_db"], msg["agent_pitch"]
-        except KeyError:  # an absent field is silence
-            c_db, c_pitch = msg.get("cust_db"), msg.get("cust_pitch")
-            a_db, a_pitch = msg.get("agent_db"), msg.get("agent_pitch")
         self.last_cust_db, self.last_cust_pitch = c_db, c_pitch
         self.last_agent_db, self.last_agent_pitch = a_db, a_pitch
         if c_db is not None or c_pitch is not None:
@@ -440,6 +439,23 @@ class Engine:
                 raise self._unknown(msg)
             return call.end(msg)
         raise ProtocolError(f"{kind}: not a producer message", code="unexpected_type")
+
+    def take_sample(self, msg: dict) -> list[Flag] | tuple[Flag, ...] | None:
+        """`process` for a map whose type is "sample", straight off a reader: not validated.
+
+        Its fields are read once and checked here (feeds.protocol.plain_sample) rather than
+        by `validate` and again by the call, the fast replay's one pass over each sample.
+        Returns None, having changed nothing, when the map is not a well-formed sample in
+        the usual shape: the caller validates it then and `process`es it if it is valid.
+        Raises ProtocolError (``unknown_call``) as `process` does.
+        """
+        call_id, t, dt, c_db, c_pitch, a_db, a_pitch = sample_fields(msg)
+        if not plain_sample(call_id, t, dt, c_db, c_pitch, a_db, a_pitch):
+            return None
+        call = self.calls.get(call_id)
+        if call is None:
+            raise self._unknown(msg)
+        return call.levels(t, dt, c_db, c_pitch, a_db, a_pitch)
 
     @staticmethod
     def _unknown(msg: Message) -> ProtocolError:

@@ -1,8 +1,11 @@
 # C types for feeds/protocol.py when Cython compiles it (setup.py); the .py stays plain Python.
 cimport cython
 
-cdef object _MAX, _LOWEST
+cdef double _MAX, _LOWEST
 
 
-@cython.locals(call=object, t=object, dt=object, cp=object, cd=object, ap=object, ad=object)
+cdef bint _finite(double value) noexcept
+cpdef tuple sample_fields(dict msg)
+cpdef bint plain_sample(object call, object t, object dt, object cust_db, object cust_pitch,
+                        object agent_db, object agent_pitch) noexcept
 cpdef bint _fast_sample(dict msg)

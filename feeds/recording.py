@@ -87,8 +87,10 @@ def recording_format(path: str | Path) -> tuple[str, bool]:
     )
 
 
-#: Takes a well-formed sample instead of the reader yielding it (see Recording.divert_samples).
-SampleTaker = Callable[[Message], object]
+#: Given a map whose type is "sample", not yet validated: applies it and returns True if it
+#: is a well-formed sample in the usual shape, else returns False, and the reader validates
+#: it and yields it as usual (see Recording.divert_samples).
+SampleTaker = Callable[[dict], bool]
 
 
 class Recording:
@@ -107,11 +109,12 @@ class Recording:
         self.raw = open(path, "rb")  # noqa: SIM115 - closed by _records
 
     def divert_samples(self, take: SampleTaker) -> None:
-        """Hand each well-formed `sample` to `take` in stream order instead of yielding it.
+        """Offer each `sample` to `take` in stream order; yield it only if it is declined.
 
-        A ProtocolError that `take` raises comes out as that record's error. This is
-        a fast replay's path (feeds.replay): no record object and no generator switch
-        for nine messages in ten. Call it before iterating.
+        `take` checks the sample itself (see SampleTaker and Engine.take_sample), so a
+        sample's map is read once; a ProtocolError it raises comes out as that record's
+        error. This is a fast replay's path (feeds.replay): no validation pass, no record
+        object and no generator switch for nine messages in ten. Call it before iterating.
         """
         self.take = take
 
@@ -152,7 +155,7 @@ def read_jsonl(stream: IO[bytes], allowed: frozenset[str] | None = None,
                take: SampleTaker | None = None) -> Iterator[Record]:
     """One record per non-blank line; a line longer than a message may be is skipped whole.
 
-    With `take`, well-formed samples go to it instead (see Recording.divert_samples).
+    With `take`, samples are offered to it first (see Recording.divert_samples).
     """
     number = 0
     try:
@@ -167,10 +170,8 @@ def read_jsonl(stream: IO[bytes], allowed: frozenset[str] | None = None,
             elif not line.isspace():
                 try:
                     msg = decode_json(line, allowed)
-                    if take is None or msg["type"] != "sample":
+                    if take is None or msg["type"] != "sample" or not take(msg):
                         yield Record("line", number, msg, None)
-                    else:
-                        take(msg)
                 except ProtocolError as exc:
                     yield Record("line", number, None, exc)
     except _GZIP_ERRORS as exc:
@@ -260,25 +261,25 @@ class _MsgpackReader:
                     if type(obj) is not dict or type(kind := obj.get("type")) is not str:
                         problem = f"expected a map with a string 'type', got {reprlib.repr(obj)}"
                         break
-                    if kind == "sample" and samples and _fast_sample(obj):
-                        if take is None:
-                            yield new(Record, ("offset", start, obj, None))
-                        else:
+                    done, error = False, None
+                    if kind == "sample" and samples:
+                        if take is not None:
                             try:
-                                take(obj)
+                                done = take(obj)
                             except ProtocolError as exc:
-                                yield new(Record, ("offset", start, None, exc))
-                    else:
+                                done, error = True, exc
+                        elif _fast_sample(obj):
+                            done = True
+                            yield new(Record, ("offset", start, obj, None))
+                    if not done:
                         try:
                             msg = validate(obj, allowed)
-                            if take is not None and kind == "sample":
-                                take(msg)
-                                msg = None
                         except ProtocolError as exc:
-                            yield new(Record, ("offset", start, None, exc))
+                            error = exc
                         else:
-                            if msg is not None:
-                                yield new(Record, ("offset", start, msg, None))
+                            yield new(Record, ("offset", start, msg, None))
+                    if error is not None:
+                        yield new(Record, ("offset", start, None, error))
                     start = origin + tell()
                 else:  # out of data: read on
                     del self.kept[: start - self.kept_at]
@@ -338,7 +339,7 @@ def read_msgpack(stream: IO[bytes], allowed: frozenset[str] | None = None,
                  take: SampleTaker | None = None) -> Iterator[Record]:
     """One record per MessagePack object, with its byte offset; resyncs after corrupt bytes.
 
-    With `take`, well-formed samples go to it instead (see Recording.divert_samples).
+    With `take`, samples are offered to it first (see Recording.divert_samples).
     """
     return _MsgpackReader(stream, allowed, take).records()
 

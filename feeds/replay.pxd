@@ -10,6 +10,8 @@ cdef class _Feed:
     cdef public Py_ssize_t messages
 
     cpdef take(self, dict msg)
+    cpdef bint take_sample(self, dict msg) except -1
+    cdef _report(self, object flags)
 
 
 @cython.locals(feed=_Feed, errors=Py_ssize_t, batch=bint)

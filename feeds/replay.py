@@ -120,7 +120,7 @@ class StrictStop(Exception):
 
 class _Feed:
     """What a replay does with each valid message: run it through the engine, count it,
-    and report its flags. A Recording hands it well-formed samples directly."""
+    and report its flags. A Recording offers it each sample first (`take_sample`)."""
 
     __slots__ = ("engine", "messages", "on_flag", "stats")
 
@@ -136,13 +136,28 @@ class _Feed:
         self.messages += 1
         flags = self.engine.process(msg)
         if flags:
-            stats = self.stats
-            for flag in flags:
-                if flag.state == "raised":
-                    stats.raised[flag.rule] += 1
-                elif flag.state == "cleared":
-                    stats.cleared += 1
-                self.on_flag(flag)
+            self._report(flags)
+
+    def take_sample(self, msg: dict) -> bool:
+        """A sample not yet validated (a SampleTaker): False, and nothing counted, if it is
+        not one the engine takes as it is (Engine.take_sample)."""
+        self.messages += 1
+        flags = self.engine.take_sample(msg)
+        if flags is None:
+            self.messages -= 1
+            return False
+        if flags:
+            self._report(flags)
+        return True
+
+    def _report(self, flags: list[Flag] | tuple[Flag, ...]) -> None:
+        stats = self.stats
+        for flag in flags:
+            if flag.state == "raised":
+                stats.raised[flag.rule] += 1
+            elif flag.state == "cleared":
+                stats.cleared += 1
+            self.on_flag(flag)
 
 
 def replay(
@@ -157,13 +172,13 @@ def replay(
     An invalid record or a message the engine rejects (unknown or duplicate call) is
     reported as ``<position>: <detail>`` and skipped; with `strict` it raises StrictStop
     after being reported. Handed a Recording itself (a fast replay: nothing paces it),
-    the reader gives well-formed samples straight to the engine; the flags, errors and
-    their order are the same.
+    the reader offers each sample straight to the engine, which checks it as it reads
+    it; the flags, errors and their order are the same.
     """
     stats = ReplayStats()
     feed = _Feed(engine, on_flag, stats)
     if isinstance(records, Recording):
-        records.divert_samples(feed.take)
+        records.divert_samples(feed.take_sample)
     errors = 0
     for record in records:
         msg = record[2]  # record.message, without the named attribute's lookup
