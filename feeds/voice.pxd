@@ -5,10 +5,10 @@ cdef double _SEMITONE_OFFSET
 cdef bint COMPILED
 
 
-@cython.locals(lo=Py_ssize_t, hi=Py_ssize_t, mid=Py_ssize_t, i=Py_ssize_t)
-cdef void _insert_sorted(double[::1] a, Py_ssize_t n, double x)
-@cython.locals(lo=Py_ssize_t, hi=Py_ssize_t, mid=Py_ssize_t, i=Py_ssize_t)
-cdef void _remove_sorted(double[::1] a, Py_ssize_t n, double x)
+@cython.locals(end=Py_ssize_t, mid=Py_ssize_t, i=Py_ssize_t)
+cdef void _insert_sorted(double[::1] a, Py_ssize_t lo, Py_ssize_t hi, double x)
+@cython.locals(end=Py_ssize_t, mid=Py_ssize_t, i=Py_ssize_t)
+cdef void _remove_sorted(double[::1] a, Py_ssize_t lo, Py_ssize_t hi, double x)
 
 
 @cython.locals(ordered=list, n=Py_ssize_t, value=double)
@@ -20,16 +20,18 @@ cdef class Track:
     # its length) first, in one cache line; each memoryview is 208 bytes.
     cdef public Py_ssize_t n
     cdef double[::1] win
-    cdef public double threshold, clear_margin, sustain, window_s, min_speech, base_total, peak
-    cdef public object base
+    # Then what a baseline update touches, together (two cache lines).
     cdef public Py_ssize_t base_head, base_n
-    cdef double[::1] base_dts, base_values, base_sorted
+    cdef public double base_total, window_s, min_speech, threshold
+    cdef public object base
+    cdef double[::1] base_win
+    cdef public double clear_margin, sustain, peak
 
     @cython.locals(total=double, head=Py_ssize_t, n=Py_ssize_t, count=Py_ssize_t, base=double,
-                   ordered="double[::1]")
+                   ordered=Py_ssize_t)
     cpdef double into_baseline(self, double dt, double value)
     @cython.locals(head=Py_ssize_t, n=Py_ssize_t, kept=Py_ssize_t, size=Py_ssize_t,
-                   dts="double[::1]", values="double[::1]", ordered="double[::1]")
+                   count=Py_ssize_t, grown="double[::1]")
     cdef Py_ssize_t _make_room(self)
     @cython.locals(win="double[::1]", grown="double[::1]", n=Py_ssize_t, start=Py_ssize_t,
                    kept=Py_ssize_t, i=Py_ssize_t, total=double)

@@ -58,43 +58,45 @@ def _doubles(size: int) -> array:
     return array("d", bytes(8 * size))
 
 
-def _insert_sorted(a: array, n: int, x: float) -> None:
-    """Insert `x` into the sorted a[:n], after values equal to it; a[n] must be free.
+def _insert_sorted(a: array, lo: int, hi: int, x: float) -> None:
+    """Insert `x` into the sorted a[lo:hi], after values equal to it; a[hi] must be free,
+    and so must everything after it: the sorted run is the array's tail.
 
     Compiled: a search and a shift, loops over the C array. Interpreted, the same with
     `bisect` and the array's own methods, each one call into C (loops written in
     Python are several times slower). The result is the same.
     """
     if not COMPILED:
-        a.insert(bisect_right(a, x, 0, n), x)
+        a.insert(bisect_right(a, x, lo, hi), x)
         a.pop()
         return
-    lo, hi = 0, n
+    end = hi
     while lo < hi:
         mid = (lo + hi) >> 1
         if x < a[mid]:
             hi = mid
         else:
             lo = mid + 1
-    for i in range(n, lo, -1):
+    for i in range(end, lo, -1):
         a[i] = a[i - 1]
     a[lo] = x
 
 
-def _remove_sorted(a: array, n: int, x: float) -> None:
-    """Remove one `x` (which is there) from the sorted a[:n]; as _insert_sorted does it."""
+def _remove_sorted(a: array, lo: int, hi: int, x: float) -> None:
+    """Remove one `x` (which is there) from the sorted a[lo:hi], the array's tail; as
+    _insert_sorted does it."""
     if not COMPILED:
-        a.pop(bisect_left(a, x, 0, n))
+        a.pop(bisect_left(a, x, lo, hi))
         a.append(0.0)
         return
-    lo, hi = 0, n
+    end = hi
     while lo < hi:
         mid = (lo + hi) >> 1
         if a[mid] < x:
             lo = mid + 1
         else:
             hi = mid
-    for i in range(lo, n - 1):
+    for i in range(lo, end - 1):
         a[i] = a[i + 1]
 
 
@@ -122,12 +124,10 @@ class Track:
 
     __slots__ = (
         "base",
-        "base_dts",
         "base_head",
         "base_n",
-        "base_sorted",
         "base_total",
-        "base_values",
+        "base_win",
         "clear_margin",
         "min_speech",
         "n",
@@ -153,11 +153,11 @@ class Track:
         self.window_s = window_s
         self.min_speech = min_speech_s
         self.base: float | None = None  # None until min_speech_s of speech is in the baseline
-        # Baseline window in arrival order from base_head on: the speech each kept
-        # sample stands for, and its value; base_sorted holds the same values sorted.
-        self.base_dts = _doubles(_WINDOW)
-        self.base_values = _doubles(_WINDOW)
-        self.base_sorted = _doubles(_WINDOW)
+        # The baseline window, in one array so that an update touches few cache lines:
+        # its first two thirds hold the kept samples as (dt, value) pairs in
+        # base_win[base_head:base_n], oldest first (dt: the speech each stands for); the
+        # last third begins with the same values sorted.
+        self.base_win = _doubles(3 * _WINDOW)
         self.base_head = self.base_n = 0
         self.base_total = 0.0
         # The recent window: voiced samples as (dt, value) pairs in win[:n], newest last
@@ -172,47 +172,46 @@ class Track:
         Returns the spike level, base + threshold (infinite while there is no base).
         `Party.voiced` keeps one sample per `resolution_s` of speech (`dt` is all the
         speech since the last one kept), so the cost does not grow with the sample rate.
-        The window is base_dts/base_values[base_head:base_n] in arrival order, and the
-        same values sorted in base_sorted[:base_n - base_head].
         """
         n = self.base_n
-        if n == len(self.base_dts):
+        if n == 2 * (len(self.base_win) // 3):
             n = self._make_room()
         head = self.base_head
-        self.base_dts[n] = dt
-        self.base_values[n] = value
-        _insert_sorted(self.base_sorted, n - head, value)
-        n += 1
+        ordered = 2 * (len(self.base_win) // 3)  # where the sorted values start
+        self.base_win[n] = dt
+        self.base_win[n + 1] = value
+        _insert_sorted(self.base_win, ordered, ordered + (n - head) // 2, value)
+        n += 2
         self.base_n = n
         total = self.base_total + dt
-        while total - self.base_dts[head] >= self.window_s:
-            _remove_sorted(self.base_sorted, n - head, self.base_values[head])
-            total -= self.base_dts[head]
-            head += 1
+        while total - self.base_win[head] >= self.window_s:
+            _remove_sorted(self.base_win, ordered, ordered + (n - head) // 2,
+                           self.base_win[head + 1])
+            total -= self.base_win[head]
+            head += 2
         self.base_head = head
         self.base_total = total
         if total >= self.min_speech or self.base is not None:
-            count = n - head
-            ordered = self.base_sorted
-            self.base = base = (ordered[(count - 1) // 2] + ordered[count // 2]) / 2.0
+            count = (n - head) // 2
+            self.base = base = (self.base_win[ordered + (count - 1) // 2]
+                                + self.base_win[ordered + count // 2]) / 2.0
             return base + self.threshold
         return math.inf
 
     def _make_room(self) -> int:
-        """Move the baseline window to the front of its arrays, or double them if it fills
-        half; returns where the next sample goes."""
+        """Move the baseline window's pairs to the front, or double the array if they fill
+        half their part; returns where the next sample goes."""
         head, n = self.base_head, self.base_n
         kept = n - head
-        if kept * 2 > len(self.base_dts):
-            size = 2 * len(self.base_dts)
-            dts, values, ordered = _doubles(size), _doubles(size), _doubles(size)
-            dts[:kept] = self.base_dts[head:n]
-            values[:kept] = self.base_values[head:n]
-            ordered[:kept] = self.base_sorted[:kept]
-            self.base_dts, self.base_values, self.base_sorted = dts, values, ordered
+        size = len(self.base_win) // 3
+        if kept > size:
+            count = kept // 2
+            grown = _doubles(6 * size)
+            grown[:kept] = self.base_win[head:n]
+            grown[4 * size : 4 * size + count] = self.base_win[2 * size : 2 * size + count]
+            self.base_win = grown
         else:
-            self.base_dts[:kept] = self.base_dts[head:n]
-            self.base_values[:kept] = self.base_values[head:n]
+            self.base_win[:kept] = self.base_win[head:n]
         self.base_head, self.base_n = 0, kept
         return kept
 
