@@ -1,7 +1,7 @@
 # C types for feeds/voice.py when Cython compiles it (setup.py); the .py stays plain Python.
 cimport cython
 
-cdef double _SEMITONE_OFFSET
+cdef double _SEMITONE_OFFSET, NO_BASE
 cdef bint COMPILED
 
 
@@ -22,12 +22,11 @@ cdef class Track:
     cdef double[::1] win
     # Then what a baseline update touches, together (two cache lines).
     cdef public Py_ssize_t base_head, base_n
-    cdef public double base_total, window_s, min_speech, threshold
-    cdef public object base
+    cdef public double base_total, window_s, min_speech, threshold, median
     cdef double[::1] base_win
     cdef public double clear_margin, sustain, peak
 
-    @cython.locals(total=double, head=Py_ssize_t, n=Py_ssize_t, count=Py_ssize_t, base=double,
+    @cython.locals(total=double, head=Py_ssize_t, n=Py_ssize_t, count=Py_ssize_t, median=double,
                    ordered=Py_ssize_t)
     cpdef double into_baseline(self, double dt, double value)
     @cython.locals(head=Py_ssize_t, n=Py_ssize_t, kept=Py_ssize_t, size=Py_ssize_t,

@@ -45,6 +45,10 @@ _SEMITONE_OFFSET = 12.0 * math.log2(SEMITONE_REF_HZ)
 _WINDOW = 128
 
 
+#: A track's `median` until it has a baseline.
+NO_BASE = -math.inf
+
+
 def hz_to_semitones(hz: float) -> float:
     """Pitch in semitones above 100 Hz: equal steps are equal musical intervals."""
     return 12.0 * math.log2(hz) - _SEMITONE_OFFSET
@@ -123,12 +127,12 @@ class Track:
     """
 
     __slots__ = (
-        "base",
         "base_head",
         "base_n",
         "base_total",
         "base_win",
         "clear_margin",
+        "median",
         "min_speech",
         "n",
         "peak",
@@ -152,7 +156,7 @@ class Track:
         self.sustain = sustain_s
         self.window_s = window_s
         self.min_speech = min_speech_s
-        self.base: float | None = None  # None until min_speech_s of speech is in the baseline
+        self.median = NO_BASE  # the baseline (see `base`); a number, so nothing is boxed
         # The baseline window, in one array so that an update touches few cache lines:
         # its first two thirds hold the kept samples as (dt, value) pairs in
         # base_win[base_head:base_n], oldest first (dt: the speech each stands for); the
@@ -165,6 +169,11 @@ class Track:
         self.win = None if threshold is None else _doubles(_WINDOW)
         self.n = 0
         self.peak = 0.0  # largest sustained excess of the current (or last) spike
+
+    @property
+    def base(self) -> float | None:
+        """The baseline, None until min_speech_s of speech is in it."""
+        return None if self.median == NO_BASE else self.median
 
     def into_baseline(self, dt: float, value: float) -> float:
         """Keep one non-spike sample standing for `dt` seconds of speech; refresh the median.
@@ -191,11 +200,11 @@ class Track:
             head += 2
         self.base_head = head
         self.base_total = total
-        if total >= self.min_speech or self.base is not None:
+        if total >= self.min_speech or self.median != NO_BASE:
             count = (n - head) // 2
-            self.base = base = (self.base_win[ordered + (count - 1) // 2]
-                                + self.base_win[ordered + count // 2]) / 2.0
-            return base + self.threshold
+            self.median = median = (self.base_win[ordered + (count - 1) // 2]
+                                    + self.base_win[ordered + count // 2]) / 2.0
+            return median + self.threshold
         return math.inf
 
     def _make_room(self) -> int:
@@ -246,12 +255,12 @@ class Track:
         that much speech has been heard.
         """
         win, n, total = self.win, self.n, 0.0
-        if self.base is None or win is None:
+        if self.median == NO_BASE or win is None:
             return None
         for i in range(n - 2, -1, -2):
             total += win[i]
             if total >= self.sustain - 1e-9:
-                return _median(win[i + 1 : n : 2]) - self.base
+                return _median(win[i + 1 : n : 2]) - self.median
         return None
 
 
