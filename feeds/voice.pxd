@@ -5,12 +5,6 @@ cdef double _SEMITONE_OFFSET, NO_BASE
 cdef bint COMPILED
 
 
-@cython.locals(end=Py_ssize_t, mid=Py_ssize_t, i=Py_ssize_t)
-cdef void _insert_sorted(double[::1] a, Py_ssize_t lo, Py_ssize_t hi, double x)
-@cython.locals(end=Py_ssize_t, mid=Py_ssize_t, i=Py_ssize_t)
-cdef void _remove_sorted(double[::1] a, Py_ssize_t lo, Py_ssize_t hi, double x)
-
-
 @cython.locals(ordered=list, n=Py_ssize_t, value=double)
 cdef double _median(double[:] values)
 
@@ -32,6 +26,10 @@ cdef class Track:
     @cython.locals(head=Py_ssize_t, n=Py_ssize_t, kept=Py_ssize_t, size=Py_ssize_t,
                    count=Py_ssize_t, grown="double[::1]")
     cdef Py_ssize_t _make_room(self)
+    @cython.locals(end=Py_ssize_t, mid=Py_ssize_t, i=Py_ssize_t)
+    cdef void _insert_sorted(self, Py_ssize_t lo, Py_ssize_t hi, double x)
+    @cython.locals(end=Py_ssize_t, mid=Py_ssize_t, i=Py_ssize_t)
+    cdef void _remove_sorted(self, Py_ssize_t lo, Py_ssize_t hi, double x)
     @cython.locals(win="double[::1]", grown="double[::1]", n=Py_ssize_t, start=Py_ssize_t,
                    kept=Py_ssize_t, i=Py_ssize_t, total=double)
     cpdef Py_ssize_t compact(self)

@@ -62,48 +62,6 @@ def _doubles(size: int) -> array:
     return array("d", bytes(8 * size))
 
 
-def _insert_sorted(a: array, lo: int, hi: int, x: float) -> None:
-    """Insert `x` into the sorted a[lo:hi], after values equal to it; a[hi] must be free,
-    and so must everything after it: the sorted run is the array's tail.
-
-    Compiled: a search and a shift, loops over the C array. Interpreted, the same with
-    `bisect` and the array's own methods, each one call into C (loops written in
-    Python are several times slower). The result is the same.
-    """
-    if not COMPILED:
-        a.insert(bisect_right(a, x, lo, hi), x)
-        a.pop()
-        return
-    end = hi
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if x < a[mid]:
-            hi = mid
-        else:
-            lo = mid + 1
-    for i in range(end, lo, -1):
-        a[i] = a[i - 1]
-    a[lo] = x
-
-
-def _remove_sorted(a: array, lo: int, hi: int, x: float) -> None:
-    """Remove one `x` (which is there) from the sorted a[lo:hi], the array's tail; as
-    _insert_sorted does it."""
-    if not COMPILED:
-        a.pop(bisect_left(a, x, lo, hi))
-        a.append(0.0)
-        return
-    end = hi
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if a[mid] < x:
-            lo = mid + 1
-        else:
-            hi = mid
-    for i in range(lo, end - 1):
-        a[i] = a[i + 1]
-
-
 def _median(values: array) -> float:
     """Median of a window slice. The list is built in a loop so that, compiled, it reads
     the C array directly instead of wrapping the slice in a Python memoryview."""
@@ -189,13 +147,12 @@ class Track:
         ordered = 2 * (len(self.base_win) // 3)  # where the sorted values start
         self.base_win[n] = dt
         self.base_win[n + 1] = value
-        _insert_sorted(self.base_win, ordered, ordered + (n - head) // 2, value)
+        self._insert_sorted(ordered, ordered + (n - head) // 2, value)
         n += 2
         self.base_n = n
         total = self.base_total + dt
         while total - self.base_win[head] >= self.window_s:
-            _remove_sorted(self.base_win, ordered, ordered + (n - head) // 2,
-                           self.base_win[head + 1])
+            self._remove_sorted(ordered, ordered + (n - head) // 2, self.base_win[head + 1])
             total -= self.base_win[head]
             head += 2
         self.base_head = head
@@ -223,6 +180,49 @@ class Track:
             self.base_win[:kept] = self.base_win[head:n]
         self.base_head, self.base_n = 0, kept
         return kept
+
+    def _insert_sorted(self, lo: int, hi: int, x: float) -> None:
+        """Insert `x` into the sorted base_win[lo:hi], after values equal to it; the run is
+        the array's tail, so base_win[hi] and everything after it is free.
+
+        Compiled: a search and a shift, loops over the C array (on the attribute itself:
+        a memoryview passed to a function is a 208-byte struct copied, four cache lines).
+        Interpreted, the same with `bisect` and the array's own methods, each one call
+        into C (loops written in Python are several times slower). The result is the same.
+        """
+        if not COMPILED:
+            a = self.base_win
+            a.insert(bisect_right(a, x, lo, hi), x)
+            a.pop()
+            return
+        end = hi
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if x < self.base_win[mid]:
+                hi = mid
+            else:
+                lo = mid + 1
+        for i in range(end, lo, -1):
+            self.base_win[i] = self.base_win[i - 1]
+        self.base_win[lo] = x
+
+    def _remove_sorted(self, lo: int, hi: int, x: float) -> None:
+        """Remove one `x` (which is there) from the sorted base_win[lo:hi]; as
+        _insert_sorted does it."""
+        if not COMPILED:
+            a = self.base_win
+            a.pop(bisect_left(a, x, lo, hi))
+            a.append(0.0)
+            return
+        end = hi
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if self.base_win[mid] < x:
+                lo = mid + 1
+            else:
+                hi = mid
+        for i in range(lo, end - 1):
+            self.base_win[i] = self.base_win[i + 1]
 
     def compact(self) -> int:
         """Make room in a full recent window; returns where the next sample goes.
