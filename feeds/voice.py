@@ -71,17 +71,16 @@ def _median(values: array) -> float:
 
 
 class Track:
-    """Baseline and sustained level of one metric of one party.
+    """Baseline, threshold and peak of one metric of one party.
 
-    This is the part a sample rarely touches: the baseline (once per
-    `resolution_s` of speech), the sustained level (on spike samples and during a
-    spike) and the peaks; `Party.voiced` writes the recent window. Windows are
-    `array('d')` (C double arrays when compiled): a write boxes nothing and keeps no
-    message's float alive, and a bisect probe reads the next cache line rather than a
-    float object anywhere in the heap (on a floor of 1,000 calls, misses on such
-    objects were most of the engine's time).
-    A track without a threshold is kept for display only: it has a baseline
-    but no recent window.
+    A sample touches this rarely: the baseline once per `resolution_s` of speech, the
+    rest when a spike is judged; the recent windows are the Party's. The baseline
+    window is an `array('d')` (a C double array when compiled): an update boxes
+    nothing and keeps no message's float alive, and a bisect probe reads the next cache
+    line rather than a float object anywhere in the heap (on a floor of 1,000 calls,
+    misses on such objects were most of the engine's time).
+    A track without a threshold is kept for display only: it has a baseline but its
+    sustained level is never judged.
     """
 
     __slots__ = (
@@ -92,26 +91,17 @@ class Track:
         "clear_margin",
         "median",
         "min_speech",
-        "n",
         "peak",
-        "sustain",
         "threshold",
-        "win",
         "window_s",
     )
 
     def __init__(
-        self,
-        threshold: float | None,
-        clear_margin: float,
-        sustain_s: float,
-        window_s: float,
-        min_speech_s: float,
+        self, threshold: float | None, clear_margin: float, window_s: float, min_speech_s: float
     ) -> None:
         # No threshold: tracked for display only; an infinite one never spikes.
         self.threshold = math.inf if threshold is None else threshold
         self.clear_margin = clear_margin
-        self.sustain = sustain_s
         self.window_s = window_s
         self.min_speech = min_speech_s
         self.median = NO_BASE  # the baseline (see `base`); a number, so nothing is boxed
@@ -122,10 +112,6 @@ class Track:
         self.base_win = _doubles(3 * _WINDOW)
         self.base_head = self.base_n = 0
         self.base_total = 0.0
-        # The recent window: voiced samples as (dt, value) pairs in win[:n], newest last
-        # (Party.voiced writes them); None for a track whose sustained level nothing asks for.
-        self.win = None if threshold is None else _doubles(_WINDOW)
-        self.n = 0
         self.peak = 0.0  # largest sustained excess of the current (or last) spike
 
     @property
@@ -224,45 +210,6 @@ class Track:
         for i in range(lo, end - 1):
             self.base_win[i] = self.base_win[i + 1]
 
-    def compact(self) -> int:
-        """Make room in a full recent window; returns where the next sample goes.
-
-        Keeps the newest samples that make up `sustain_s` of speech (all there is, if
-        less), moved to the front; when they fill half the window it is doubled.
-        """
-        win, n = self.win, self.n
-        assert win is not None
-        start, total = 0, 0.0
-        for i in range(n - 2, -1, -2):
-            total += win[i]
-            if total >= self.sustain:
-                start = i
-                break
-        kept = n - start
-        if kept * 2 > len(win):
-            grown = _doubles(2 * len(win))
-            grown[:kept] = win[start:n]
-            self.win = grown
-        else:
-            win[:kept] = win[start:n]
-        self.n = kept
-        return kept
-
-    def excess(self) -> float | None:
-        """Sustained level over the baseline, or None when it cannot be judged yet.
-
-        The sustained level is the median of the last `sustain_s` of speech, once
-        that much speech has been heard.
-        """
-        win, n, total = self.win, self.n, 0.0
-        if self.median == NO_BASE or win is None:
-            return None
-        for i in range(n - 2, -1, -2):
-            total += win[i]
-            if total >= self.sustain - 1e-9:
-                return _median(win[i + 1 : n : 2]) - self.median
-        return None
-
 
 @dataclass(frozen=True, slots=True)
 class SpikeChange:
@@ -278,21 +225,26 @@ class SpikeChange:
 class Party:
     """One speaker on a call: a loudness track and a pitch track sharing one spike state.
 
-    What every voiced sample reads and writes besides the recent windows (the spike
-    levels, the speech due for the baselines) is kept here, in one object, rather than
-    in the tracks: on a floor of thousands of calls each object touched is a likely
-    cache miss.
+    What every voiced sample reads and writes is kept here, in one object: the spike
+    levels, the speech due for the baselines, and both metrics' recent windows, which
+    share one array. On a floor of thousands of calls each object touched is a likely
+    cache miss; the tracks (the baselines) are touched once per `resolution_s` of speech.
     """
 
     __slots__ = (
         "active",
         "db",
         "db_due",
+        "db_n",
         "db_spike_at",
+        "judge_pitch",
         "resolution",
         "st",
         "st_due",
+        "st_n",
         "st_spike_at",
+        "sustain",
+        "win",
     )
 
     def __init__(
@@ -306,35 +258,41 @@ class Party:
         clear_st: float,
         resolution_s: float,
     ) -> None:
+        self.db = Track(db_threshold, clear_db, window_s, min_speech_s)
+        self.st = Track(st_threshold, clear_st, window_s, min_speech_s)
         # The agent's pitch (no threshold) is for display only: a baseline, no window.
-        self.db = Track(db_threshold, clear_db, sustain_s, window_s, min_speech_s)
-        self.st = Track(st_threshold, clear_st, sustain_s, window_s, min_speech_s)
+        self.judge_pitch = st_threshold is not None
         self.active = False
         self.resolution = resolution_s
+        self.sustain = sustain_s
         # A sample at or over a spike level is a spike sample; *_due is the speech
         # since the last sample that entered that track's baseline.
         self.db_spike_at = self.st_spike_at = math.inf
         self.db_due = self.st_due = 0.0
+        # The recent windows: voiced samples as (dt, value) pairs, newest last; loudness
+        # in win[:db_n], pitch (semitones) in win[half:st_n], half = len(win) // 2.
+        self.win = _doubles(2 * _WINDOW)
+        self.db_n = 0
+        self.st_n = _WINDOW
 
     def voiced(self, dt: float, db: float | None, pitch_hz: float | None) -> SpikeChange | None:
         """Take one interval in which this party spoke; report a spike starting or ending.
 
-        This runs for nearly every sample on the floor, so both tracks' pushes are
-        written out here: append to the recent window, test for a spike sample, and
-        feed the baseline unless the sample is a spike or the party's spike is active.
+        This runs for nearly every sample on the floor, so both metrics are written
+        out here: append to the recent window, test for a spike sample, and feed the
+        baseline unless the sample is a spike or the party's spike is active.
         """
         active = self.active
         judge = active
         step = dt  # compiled: a C double for the sums, while the windows keep `dt` itself
         if db is not None:
             level = db  # a C double when compiled: nothing below boxes it
-            track = self.db
-            n = track.n
-            if n == len(track.win):
-                n = track.compact()
-            track.win[n] = step
-            track.win[n + 1] = level
-            track.n = n + 2
+            n = self.db_n
+            if n == len(self.win) // 2:
+                n = self._compact(False)
+            self.win[n] = step
+            self.win[n + 1] = level
+            self.db_n = n + 2
             if level >= self.db_spike_at:
                 judge = True
             elif not active:
@@ -349,14 +307,13 @@ class Party:
                 st = 12.0 * c_log2(pitch_hz) - _SEMITONE_OFFSET
             else:
                 st = 12.0 * log2(pitch_hz) - _SEMITONE_OFFSET
-            track = self.st
-            if track.win is not None:
-                n = track.n
-                if n == len(track.win):
-                    n = track.compact()
-                track.win[n] = step
-                track.win[n + 1] = st
-                track.n = n + 2
+            if self.judge_pitch:
+                n = self.st_n
+                if n == len(self.win):
+                    n = self._compact(True)
+                self.win[n] = step
+                self.win[n + 1] = st
+                self.st_n = n + 2
             if st >= self.st_spike_at:
                 judge = True
             elif not active:
@@ -368,11 +325,61 @@ class Party:
                     self.st_spike_at = self.st.into_baseline(due, st)
         return self._judge(active) if judge else None
 
+    def _compact(self, pitch: bool) -> int:
+        """Make room in a full recent window (pitch's, or loudness's); returns where its
+        next sample goes.
+
+        Keeps the newest samples that make up `sustain_s` of speech (all there is, if
+        less), moved to the front of the window's half; when they would fill half of it,
+        the array doubles instead (each window keeping what it has).
+        """
+        half = len(self.win) // 2
+        lo = half if pitch else 0
+        n = self.st_n if pitch else self.db_n
+        start, total = lo, 0.0
+        for i in range(n - 2, lo - 1, -2):
+            total += self.win[i]
+            if total >= self.sustain:
+                start = i
+                break
+        kept = n - start
+        if kept * 2 > half:
+            grown = _doubles(4 * half)
+            grown[: self.db_n] = self.win[: self.db_n]
+            grown[2 * half : self.st_n + half] = self.win[half : self.st_n]
+            self.win = grown
+            self.st_n += half
+            return self.st_n if pitch else self.db_n
+        self.win[lo : lo + kept] = self.win[start:n]
+        if pitch:
+            self.st_n = lo + kept
+        else:
+            self.db_n = kept
+        return lo + kept
+
+    def _excess(self, pitch: bool) -> float | None:
+        """A metric's sustained level over its baseline, or None when it cannot be judged.
+
+        The sustained level is the median of the last `sustain_s` of speech, once
+        that much speech has been heard.
+        """
+        track = self.st if pitch else self.db
+        if track.median == NO_BASE or (pitch and not self.judge_pitch):
+            return None
+        lo = len(self.win) // 2 if pitch else 0
+        n = self.st_n if pitch else self.db_n
+        total = 0.0
+        for i in range(n - 2, lo - 1, -2):
+            total += self.win[i]
+            if total >= self.sustain - 1e-9:
+                return _median(self.win[i + 1 : n : 2]) - track.median
+        return None
+
     def _judge(self, active: bool) -> SpikeChange | None:
         """After a spike sample or during a spike: does the spike start, or end?"""
         db, st = self.db, self.st
-        db_excess = db.excess()
-        st_excess = st.excess()
+        db_excess = self._excess(False)
+        st_excess = self._excess(True)
         if active:
             self._track_peaks(db_excess, st_excess)
             if ((db_excess is None or db_excess < db.threshold - db.clear_margin)

@@ -69,7 +69,7 @@ def test_the_baseline_is_the_median_of_the_last_window_of_speech(
         name: str, kept: list[tuple[float, float]], window_s: float) -> None:
     """A 400 s window at 0.25 s a sample holds 1,600 samples: the array grows past its
     first size (128) several times; short windows compact it over and over."""
-    track = MODULES[name].Track(6.0, 2.0, 1.5, window_s, 10.0)
+    track = MODULES[name].Track(6.0, 2.0, window_s, 10.0)
     model = Model(6.0, window_s, 10.0)
     for dt, value in kept:
         assert track.into_baseline(dt, value) == pytest.approx(model.into_baseline(dt, value))
@@ -81,7 +81,7 @@ def test_the_baseline_is_the_median_of_the_last_window_of_speech(
 def test_the_window_grows_and_compacts_without_losing_a_sample(name: str, window_s: float
                                                                 ) -> None:
     rng = random.Random(window_s)
-    track = MODULES[name].Track(6.0, 2.0, 1.5, window_s, 10.0)
+    track = MODULES[name].Track(6.0, 2.0, window_s, 10.0)
     model = Model(6.0, window_s, 10.0)
     for _ in range(3000):
         dt, value = rng.choice([0.25, 0.5, 1.0]), round(rng.uniform(-40.0, -10.0), 1)
@@ -91,8 +91,43 @@ def test_the_window_grows_and_compacts_without_losing_a_sample(name: str, window
 
 def test_a_long_steady_run_keeps_memory_bounded() -> None:
     """Compaction, not growth, keeps a 60 s window: hours of speech, one fixed array."""
-    track = feeds.voice.Track(6.0, 2.0, 1.5, 60.0, 10.0)
+    track = feeds.voice.Track(6.0, 2.0, 60.0, 10.0)
     for i in range(20_000):
         track.into_baseline(1.0, -20.0 + (i % 7))
     assert track.base == -17.0
     assert track.base_n - track.base_head == 2 * 60
+
+
+def _sustained(history: list[tuple[float, float]], sustain: float) -> float | None:
+    total, values = 0.0, []
+    for dt, value in reversed(history):
+        total += dt
+        values.append(value)
+        if total >= sustain - 1e-9:
+            return statistics.median(values)
+    return None
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+@pytest.mark.parametrize("dts", [(0.25, 0.5), (0.01, 0.02)])
+def test_the_sustained_levels_are_medians_of_the_last_sustain_s_of_each_metric(
+        name: str, dts: tuple[float, float]) -> None:
+    """Both metrics' recent windows share one array; 10 ms samples make a 3 s window
+    outgrow it (doubling), longer ones compact it. Silent metrics leave gaps."""
+    module = MODULES[name]
+    rng = random.Random(dts[0])
+    party = module.Party(50.0, 50.0, 3.0, 60.0, 1.0, 2.0, 1.0, 1.0)  # thresholds: no spikes
+    heard: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
+    for _ in range(4000):
+        dt = rng.choice(dts)
+        db = None if rng.random() < 0.1 else round(rng.uniform(-40.0, -10.0), 1)
+        hz = None if rng.random() < 0.2 else round(rng.uniform(90.0, 300.0), 1)
+        assert party.voiced(dt, db, hz) is None
+        if db is not None:
+            heard[False].append((dt, db))
+        if hz is not None:
+            heard[True].append((dt, module.hz_to_semitones(hz)))
+        for pitch, track in ((False, party.db), (True, party.st)):
+            level = _sustained(heard[pitch], 3.0)
+            expected = None if level is None or track.base is None else level - track.base
+            assert party._excess(pitch) == pytest.approx(expected)
