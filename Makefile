@@ -15,9 +15,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Recompiles the core when its sources change; without a C compiler the core stays
-# pure Python (same results, slower) and this only warns.
-$(BUILT): $(STAMP) setup.py $(CORE)
-	$(BIN)/python setup.py -q build_ext --inplace
+# pure Python (same results, slower) and this only warns. Profile-guided (setup.py):
+# built instrumented, trained on a replay (benchmarks/pgo_train.py), built again.
+$(BUILT): $(STAMP) setup.py $(CORE) benchmarks/pgo_train.py
+	rm -rf build/pgo
+	FLOORWATCH_PGO=generate $(BIN)/python setup.py -q build_ext --inplace --force -j 2
+	$(BIN)/python benchmarks/pgo_train.py
+	FLOORWATCH_PGO=use $(BIN)/python setup.py -q build_ext --inplace --force -j 2
 	touch $(BUILT)
 
 build: $(BUILT)
