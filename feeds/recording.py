@@ -258,7 +258,8 @@ class _MsgpackReader:
             code = "bad_encoding"
             try:
                 for obj in unpacker:
-                    if type(obj) is not dict or type(kind := obj.get("type")) is not str:
+                    # dict.get(obj, ...), not obj.get(...): compiled, a C call, no method lookup
+                    if type(obj) is not dict or type(kind := dict.get(obj, "type")) is not str:
                         problem = f"expected a map with a string 'type', got {reprlib.repr(obj)}"
                         break
                     done, error = False, None
