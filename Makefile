@@ -11,7 +11,7 @@ CORE := $(wildcard feeds/*.pxd) $(patsubst %.pxd,%.py,$(wildcard feeds/*.pxd))
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	FLOORWATCH_PURE_PYTHON=1 $(BIN)/pip install -q -e '.[dev]'  # compiled below, once
 	touch $(STAMP)
 
 # Recompiles the core when its sources change; without a C compiler the core stays
