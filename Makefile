@@ -16,11 +16,13 @@ $(STAMP): pyproject.toml
 
 # Recompiles the core when its sources change; without a C compiler the core stays
 # pure Python (same results, slower) and this only warns. Profile-guided (setup.py):
-# built instrumented, trained on a replay (benchmarks/pgo_train.py), built again.
+# built instrumented, trained on a replay (benchmarks/pgo_train.py), built again; the
+# instrumented modules are removed first, so a failed final build leaves none behind.
 $(BUILT): $(STAMP) setup.py $(CORE) benchmarks/pgo_train.py
 	rm -rf build/pgo
 	FLOORWATCH_PGO=generate $(BIN)/python setup.py -q build_ext --inplace --force -j 2
 	$(BIN)/python benchmarks/pgo_train.py
+	rm -f feeds/*.so
 	FLOORWATCH_PGO=use $(BIN)/python setup.py -q build_ext --inplace --force -j 2
 	touch $(BUILT)
 

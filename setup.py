@@ -13,6 +13,7 @@ in the detection benchmark. Other compilers build without a profile.
 
 import os
 import shlex
+import subprocess
 import sysconfig
 from pathlib import Path
 
@@ -23,11 +24,21 @@ COMPILED = sorted(str(pxd.with_suffix(".py")) for pxd in Path("feeds").glob("*.p
 PGO_DIR = Path("build", "pgo").resolve()
 
 
+def _gcc_major(compiler: str) -> int:
+    """gcc's major version (-fprofile-partial-training needs 10); 0 if it cannot say."""
+    try:
+        out = subprocess.run([compiler, "-dumpversion"], capture_output=True, text=True,
+                             timeout=30, check=True).stdout
+        return int(out.split(".")[0])
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return 0
+
+
 def pgo_flags() -> tuple[list[str], list[str]]:
     """(compile, link) flags for the profile-guided build stage named by FLOORWATCH_PGO."""
     stage = os.environ.get("FLOORWATCH_PGO", "")
     compiler = shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")[0]
-    if not stage or "gcc" not in Path(compiler).name:
+    if not stage or "gcc" not in Path(compiler).name or _gcc_major(compiler) < 10:
         return [], []
     if stage == "generate":
         return [f"-fprofile-generate={PGO_DIR}"], [f"-fprofile-generate={PGO_DIR}"]

@@ -5,7 +5,8 @@ setup.py compiles every module of this package that has a `.pxd` beside its
 A compiled module built from older sources than the `.py`/`.pxd` on disk, say
 after a `git pull` with no `make build`, would silently run old code, so such
 modules are all imported from their `.py` instead (compiled modules use each
-other's C types, so it is all or none), as under FLOORWATCH_PURE_PYTHON=1.
+other's C types, so it is all or none), as under FLOORWATCH_PURE_PYTHON=1; so are
+they when only some of them were compiled (a build that failed part-way).
 Imported by `feeds/__init__.py` before anything else.
 """
 
@@ -70,13 +71,23 @@ def core() -> str:
     return "pure Python"
 
 
+def missing_extensions(package: Path = _HERE) -> list[str]:
+    """Core modules with no compiled form while others have one (a build that failed
+    part-way): they could not load the others' C types."""
+    sources = compiled_sources(package)
+    missing = [name for name, source in sources.items() if _extension(source) is None]
+    return missing if len(missing) < len(sources) else []
+
+
 def _install() -> _FromSource | None:
     if not os.environ.get(PURE_ENV):
-        stale = stale_extensions()
-        if not stale:
+        stale, missing = stale_extensions(), missing_extensions()
+        if not stale and not missing:
             return None
-        print(f"floorwatch: {', '.join(stale)}: compiled from older sources; running the "
-              "pure-Python core (run `make build` to recompile)", file=sys.stderr)
+        why = (f"{', '.join(stale)}: compiled from older sources" if stale
+               else f"{', '.join(missing)}: not compiled, unlike the rest")
+        print(f"floorwatch: {why}; running the pure-Python core (run `make build` to "
+              "recompile)", file=sys.stderr)
     finder = _FromSource(compiled_sources())
     sys.meta_path.insert(0, finder)
     return finder

@@ -79,3 +79,16 @@ def test_a_module_compiled_before_its_sources_changed_is_stale(
         path.write_text("")
         os.utime(path, (1_000_000 - age, 1_000_000 - age))
     assert compiled.stale_extensions(tmp_path) == ([f"{tmp_path.name}.voice"] if stale else [])
+
+
+@pytest.mark.parametrize(("built", "missing"), [((), []), (("voice", "engine"), []),
+                                                (("voice",), ["engine"])])
+def test_a_build_that_failed_part_way_runs_pure(tmp_path: Path, built: tuple[str, ...],
+                                                missing: list[str]) -> None:
+    """None compiled, or all: nothing missing. Some: the others would not load."""
+    for name in ("voice", "engine"):
+        (tmp_path / f"{name}.py").write_text("")
+        (tmp_path / f"{name}.pxd").write_text("")
+    for name in built:
+        (tmp_path / name).with_suffix(importlib.machinery.EXTENSION_SUFFIXES[0]).write_text("")
+    assert compiled.missing_extensions(tmp_path) == [f"{tmp_path.name}.{m}" for m in missing]
