@@ -1,0 +1,57 @@
+"""Engine.take_sample: a reader's unvalidated sample, read and checked once, same flags."""
+
+from __future__ import annotations
+
+import pytest
+
+from feeds.engine import Engine
+from feeds.protocol import ProtocolError, validate
+from tests.conftest import CallScript
+
+
+def _distressed_call() -> list[dict]:
+    return CallScript(seed=3).turns(60).turns(30, cust_db=12.0, cust_st=5.0).turns(40).end(
+    ).messages
+
+
+def test_taking_samples_unvalidated_gives_what_processing_them_gives() -> None:
+    checked, taken = Engine(), Engine()
+    by_process, by_take = [], []
+    for msg in _distressed_call():
+        by_process += checked.process(validate(dict(msg)))
+        if msg["type"] == "sample":
+            flags = taken.take_sample(dict(msg))
+            assert flags is not None
+            by_take += flags
+        else:
+            by_take += taken.process(validate(dict(msg)))
+    assert {f.rule for f in by_take} >= {"customer_distress", "deescalated"}
+    assert by_take == by_process
+
+
+@pytest.mark.parametrize("change", [
+    {"t": 1001},  # an integer: valid, but not the usual shape
+    {"cust_db": 3},
+    {"cust_db": "loud"},
+    {"dt": 0.0},
+    {"dt": float("nan")},
+    {"agent_pitch": float("inf")},
+    {"call": ""},
+    {"call": 7},
+])
+def test_a_sample_not_in_the_usual_shape_is_declined_untouched(change: dict) -> None:
+    engine = Engine()
+    start, *samples = CallScript().turns(20).messages
+    engine.process(validate(start))
+    for msg in samples[:-1]:
+        engine.take_sample(msg)
+    before = engine.calls["c1"].snapshot()
+    assert engine.take_sample({**samples[-1], **change}) is None
+    assert engine.calls["c1"].snapshot() == before
+
+
+def test_a_sample_of_an_unknown_call_is_an_error_naming_it() -> None:
+    sample = CallScript(call="ghost").turns(1).messages[1]
+    with pytest.raises(ProtocolError, match="unknown call 'ghost'") as caught:
+        Engine().take_sample(sample)
+    assert caught.value.code == "unknown_call"
