@@ -15,7 +15,6 @@ The wall clock is always passed in; this module reads no clock.
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
@@ -43,8 +42,8 @@ from feeds.floorview import (
     Frame,
     TimelineEntry,
     need_field,
-    need_key,
 )
+from feeds.needindex import NeedIndex
 from feeds.shift import EndedCall
 from feeds.trace import Trace, TraceError
 
@@ -83,11 +82,7 @@ class Floor:
         self._stale: set[str] = set()  # calls whose row must be rebuilt before it is read
         self._dirty: set[str] = set()  # calls changed since the last frame
         self._reranked: set[str] = set()  # calls whose order or filter fields changed
-        # The unfiltered need order, kept sorted incrementally: a flag on one call of
-        # 5,000 moves one entry instead of sorting them all.
-        self._need_sorted: list[tuple[int, int, float, str]] = []
-        self._need_of: dict[str, tuple[int, int, float, str]] = {}
-        self._need_moved: set[str] | None = None  # None: rebuild from scratch
+        self._need = NeedIndex()  # the unfiltered board order, kept sorted as calls change
         self._removed: set[str] = set()
         self._alerts: list[FlagView] = []
         self._errors: list[str] = []
@@ -187,7 +182,7 @@ class Floor:
         self._stale = set(fresh)
         self._dirty = set(fresh)
         self._reranked = set(fresh)
-        self._need_moved = None
+        self._need.reset()
         self._resync = True
 
     def _call_fields(self, msg: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -230,7 +225,7 @@ class Floor:
             entry.set_flag(flag)
         self._dirty.add(call_id)
         self._reranked.add(call_id)
-        self._moved(call_id)
+        self._need.moved(call_id)
 
     def _live(self, msg: Mapping[str, Any]) -> tuple[str, LiveCall, float]:
         call_id = need_field(msg, "call", str)
@@ -265,7 +260,7 @@ class Floor:
         for name in RANKED_FIELDS:
             if name in msg and msg[name] != fields.get(name):
                 self._reranked.add(call_id)
-                self._moved(call_id)
+                self._need.moved(call_id)
                 break
         raw_levels = entry.raw and {n: fields.get(n) for n in LEVELS}
         fields.update(msg)  # unknown keys are harmless: rows read only the fields they know
@@ -301,7 +296,7 @@ class Floor:
                 if isinstance(msg.get(name), str):
                     f[name] = msg[name]
             self._reranked.add(call_id)
-            self._moved(call_id)
+            self._need.moved(call_id)
             mode = f" ({msg['mode']})" if isinstance(msg.get("mode"), str) else ""
             text = f"transferred to {msg.get('to', '?')}{mode}"
         elif event == "talk_over":
@@ -334,7 +329,7 @@ class Floor:
             self._ended.pop(next(iter(self._ended)))
         self._dirty.discard(call_id)
         self._reranked.discard(call_id)
-        self._moved(call_id)
+        self._need.moved(call_id)
         self._removed.add(call_id)
         self._history_changed = True
 
@@ -364,7 +359,7 @@ class Floor:
             if flag.call in self._calls:
                 self._dirty.add(flag.call)
                 self._reranked.add(flag.call)
-                self._moved(flag.call)
+                self._need.moved(flag.call)
         if alert:
             self.alerts.appendleft(flag)
             self._alerts.append(flag)
@@ -520,38 +515,6 @@ class Floor:
             self._stale.discard(call_id)
         return self._rows[call_id]
 
-    def _moved(self, call_id: str) -> None:
-        if self._need_moved is not None:
-            self._need_moved.add(call_id)
-
-    def _need_order(self) -> list[str]:
-        """All live calls by need, from the incrementally sorted index."""
-        moved = self._need_moved
-        if moved is None:
-            self._need_of = {}
-            for call_id, entry in self._calls.items():
-                self._need_of[call_id] = self._key(call_id, entry)
-            self._need_sorted = sorted(self._need_of.values())
-        else:
-            ordered, index = self._need_sorted, self._need_of
-            for call_id in moved:
-                old = index.pop(call_id, None)
-                if old is not None:
-                    del ordered[bisect_left(ordered, old)]
-                entry = self._calls.get(call_id)
-                if entry is not None:
-                    key = index[call_id] = self._key(call_id, entry)
-                    insort(ordered, key)
-        self._need_moved = set()
-        return [key[3] for key in self._need_sorted]
-
-    @staticmethod
-    def _key(call_id: str, entry: LiveCall) -> tuple[int, int, float, str]:
-        key = entry.need_key
-        if key is None:
-            key = entry.need_key = need_key(entry.open(), entry.fields["started"], call_id)
-        return key
-
     def order(self, teams: frozenset[str] = frozenset(), kinds: frozenset[str] = frozenset(),
               text: str = "", by_agent: bool = False) -> list[str]:
         """Live call ids in board order (by need, see `need_key`, or by agent name),
@@ -561,7 +524,7 @@ class Floor:
         Works on the model's own state, so sorting 5,000 calls builds no rows."""
         needle = text.casefold().strip()
         if not (teams or kinds or needle or by_agent):
-            return self._need_order()
+            return self._need.order(self._calls)
         keyed = []
         for call_id, entry in self._calls.items():
             f = entry.fields
@@ -575,7 +538,7 @@ class Floor:
                 f"{f['agent']} {name} {f['team']} {f.get('queue') or ''} {call_id}"
             ).casefold():
                 continue
-            key = (name.casefold(), call_id) if by_agent else self._key(call_id, entry)
+            key = (name.casefold(), call_id) if by_agent else entry.need(call_id)
             keyed.append((key, call_id))
         keyed.sort()
         return [call_id for _, call_id in keyed]

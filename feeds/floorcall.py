@@ -16,8 +16,10 @@ from feeds.floorview import (
     CallRow,
     FlagView,
     FloorError,
+    NeedKey,
     Point,
     TimelineEntry,
+    need_key,
 )
 from feeds.trace import LAST_FIELDS, Trace
 
@@ -94,9 +96,15 @@ class LiveCall:
         self.timeline: deque[TimelineEntry] = deque(maxlen=EVENTS_LEN)
         self.flags: dict[str, FlagView] = {}
         self.open_flags: tuple[FlagView, ...] | None = ()  # None: recompute from flags
-        self.need_key: tuple[int, int, float, str] | None = None  # None: recompute
+        self.need_key: NeedKey | None = None  # None: recompute
         self.raw = False  # raw samples seen: levels come from them, not from call_update
         self.ended = False
+
+    def need(self, call_id: str) -> NeedKey:
+        """The call's place in the board's need order, kept until its flags change."""
+        if self.need_key is None:
+            self.need_key = need_key(self.open(), self.fields["started"], call_id)
+        return self.need_key
 
     def set_flag(self, flag: FlagView) -> None:
         self.flags[flag.id] = flag

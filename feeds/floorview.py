@@ -169,7 +169,11 @@ class CallRow(NamedTuple):
 
 
 
-def need_key(flags: Iterable[FlagView], started: float, call: str) -> tuple[int, int, float, str]:
+#: A call's place in the board's need order (`need_key`); its last item is the call id.
+NeedKey = tuple[int, int, float, str]
+
+
+def need_key(flags: Iterable[FlagView], started: float, call: str) -> NeedKey:
     """Board order: raised intervene first, then acked intervene, then other open flags
     (snoozed ones do not count); within a tier the highest severity, then the oldest call."""
     tier, severity = 3, 0

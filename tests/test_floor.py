@@ -355,3 +355,34 @@ def test_an_opened_call_plots_the_hubs_trace_then_its_live_samples():
     assert floor.detail("c1").points == ()
     floor.apply(_update(T0 + 6.1, T0 + 5, cust_db=-33.0), 0.0)
     assert floor.take(0.0).rows["c1"].trend("cust_db")[-2:] == (None, -33.0)
+
+
+def test_the_incremental_need_order_is_always_the_full_sort():
+    """Flags raised, acked, snoozed and cleared on random calls that come and go: the
+    order kept by moving single entries (feeds.needindex) equals sorting every call."""
+    from feeds.floorview import need_key
+
+    rng = random.Random(5)
+    floor = Floor()
+    connected(floor)
+    live: dict[str, float] = {}
+    rules = [("hold_long", "intervene"), ("talk_over", "coach"), ("deescalated", "kudos")]
+    for step in range(600):
+        roll = rng.random()
+        if roll < 0.15 or not live:
+            call = f"c{step}"
+            live[call] = T0 + rng.choice([0, 5, 10])  # equal start times: ties by id
+            floor.apply(start(call, f"a{step}", t=live[call]), 0.0)
+        elif roll < 0.25:
+            call = rng.choice(sorted(live))
+            del live[call]
+            floor.apply({"type": "call_end", "call": call, "t": T0 + 100}, 0.0)
+        else:
+            call = rng.choice(sorted(live))
+            rule, kind = rng.choice(rules)
+            state = rng.choice(["raised", "acked", "snoozed", "cleared"])
+            floor.apply(flag(call, rule, kind, state, severity=rng.choice([1, 2, 3])), 0.0)
+        if step % 7 == 0:
+            expected = sorted(live, key=lambda c: need_key(
+                [f for f in floor.detail(c).flags if f.is_open], live[c], c))
+            assert floor.order() == expected
