@@ -3,11 +3,11 @@
 One asyncio process. `/publish` frames are decoded, validated and fed to one
 `Engine`; the messages and the flags they cause are queued per team and sent
 out by `feeds.fanout` on a short tick (`tick_s`), encoded once per form.
-Supervisor actions (ack, snooze, note, action) are applied, committed to the
-`Store` and then broadcast to every subscriber of the call's team, the sender
-included. `/healthz` answers plain HTTP with counts. docs/hub.md describes the
-policies (slow subscribers, time advancement) and docs/protocol.md the
-extensions.
+Supervisor actions (ack, snooze, note, action) are applied by
+`feeds.hub_commands`, committed to the `Store` and then broadcast to every
+subscriber of the call's team, the sender included. `/healthz` answers plain
+HTTP with counts. docs/hub.md describes the policies (slow subscribers, time
+advancement) and docs/protocol.md the extensions.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from feeds.config import load as load_config
 from feeds.engine import GC_THRESHOLDS, Engine
 from feeds.fanout import ESSENTIAL, SAMPLE, UPDATE, Encoded, Subscriber, TeamTick
 from feeds.flags import Flag
+from feeds.hub_commands import command
 from feeds.protocol import (
     MAX_MESSAGE_BYTES,
     PRODUCER_TYPES,
@@ -129,7 +130,7 @@ class Hub:
                 if sub.wants(team):
                     sub.push_tick(tick)
 
-    def _broadcast(self, team: str, msg: Message, call: str | None = None) -> None:
+    def broadcast(self, team: str, msg: Message, call: str | None = None) -> None:
         if self.subscribers:
             self._tick(team).add(ESSENTIAL, call, Encoded(msg))
             self._schedule_flush()
@@ -230,7 +231,7 @@ class Hub:
         self.counts["flags"] += 1
         if self.store is not None:
             self.store.put_flag(msg)
-        self._broadcast(team, msg, flag.call)
+        self.broadcast(team, msg, flag.call)
 
     async def producer(self, ws: ServerConnection) -> None:
         self.producers[ws] = False
@@ -274,13 +275,13 @@ class Hub:
 
     # --- subscribers ----------------------------------------------------------
 
-    def _visible(self, sub: Subscriber, team: str) -> bool:
+    def visible(self, sub: Subscriber, team: str) -> bool:
         return sub.teams is None or team in sub.teams
 
     def snapshot(self, sub: Subscriber) -> Message:
         calls = [self.call_state(i) for i, c in self.engine.calls.items()
-                 if self._visible(sub, c.team)]
-        flags = [f for f in self.flags.values() if self._visible(sub, f["team"])]
+                 if self.visible(sub, c.team)]
+        flags = [f for f in self.flags.values() if self.visible(sub, f["team"])]
         return {"type": "snapshot", "calls": calls, "flags": flags}
 
     def _drop_subscriber(self, sub: Subscriber, reason: str) -> None:
@@ -299,7 +300,7 @@ class Hub:
                 self.counts["frames_in"] += 1
                 try:
                     msg = decode_frame(frame, SUBSCRIBER_TYPES)
-                    await self._command(sub, msg)
+                    await command(self, sub, msg)
                 except ProtocolError as exc:
                     self.errors[exc.code] += 1
                     sub.push_messages([exc.to_message()])
@@ -307,124 +308,19 @@ class Hub:
             self.subscribers.discard(sub)
             await sub.stop()
 
-    async def _command(self, sub: Subscriber, msg: Message) -> None:
-        kind = msg["type"]
-        if kind == "subscribe":
-            self.flush()  # what is queued is already in the snapshot below
-            first = not sub.subscribed
-            teams = msg.get("teams")
-            sub.teams = None if teams is None else frozenset(teams)
-            sub.detail = msg.get("detail", "samples")
-            focused = sub.focus
-            sub.focus = frozenset(msg.get("focus", ()))
-            sub.user = msg.get("user", sub.user)
-            sub.batch = msg.get("batch", False)
-            sub.subscribed = True
-            self.subscribers.add(sub)
-            out = [self.hello()] if first else []
-            sub.push_messages([*out, self.snapshot(sub), *self.traces_for(sub, focused)])
-            return
-        if not sub.subscribed:
-            raise ProtocolError(f"{kind}: send a subscribe first", code="not_subscribed")
-        if kind in ("ack", "snooze"):
-            await self._flag_action(sub, msg)
-        elif kind == "note":
-            await self._note(sub, msg)
-        elif kind == "action":
-            await self._action(sub, msg)
-        elif kind == "history":
-            await self._history(sub, msg)
-
     def traces_for(self, sub: Subscriber, focused: frozenset[str]) -> list[Message]:
         """`trace` messages for the calls this subscription newly focuses (visible, live),
         so a detail view plots the last minutes at once; live samples follow them."""
         out = []
         for call_id in sorted(sub.focus - focused):
             call = self.engine.calls.get(call_id)
-            if call is not None and self._visible(sub, call.team):
+            if call is not None and self.visible(sub, call.team):
                 out.append(self.traces[call_id].message(call_id, call.snapshot()))
         return out
 
     def hello(self) -> Message:
         return {"type": "hello", "server": SERVER_NAME, "protocol": PROTOCOL_VERSION,
                 "t": time.time()}
-
-    async def _team_of_call(self, where: str, sub: Subscriber, call_id: str) -> str:
-        call = self.engine.calls.get(call_id)
-        if call is not None:
-            team = call.team
-        else:
-            ended = await self.store.ended_call(call_id) if self.store else None
-            if ended is None:
-                raise ProtocolError(f"{where}.call: unknown call {call_id!r}", code="unknown_call")
-            team = ended["team"]
-        if not self._visible(sub, team):
-            raise ProtocolError(
-                f"{where}.call: call {call_id!r} is on team {team!r}, outside this subscription",
-                code="not_visible")
-        return team
-
-    async def _flag_action(self, sub: Subscriber, msg: Message) -> None:
-        kind = msg["type"]
-        flag = self.flags.get(msg["flag"])
-        if flag is None:
-            raise ProtocolError(f"{kind}.flag: no open flag {msg['flag']!r}", code="unknown_flag")
-        if not self._visible(sub, flag["team"]):
-            raise ProtocolError(
-                f"{kind}.flag: flag {msg['flag']!r} is on team {flag['team']!r}, "
-                "outside this subscription", code="not_visible")
-        now = time.time()
-        call = self.engine.calls.get(flag["call"])
-        flag["t"] = call.t if call is not None else flag["t"]
-        flag["by"] = sub.user
-        flag["at"] = now
-        if kind == "ack":
-            flag["state"] = "acked"
-            flag.pop("until", None)
-            if "note" in msg:
-                flag["note"] = msg["note"]
-        else:
-            flag["state"] = "snoozed"
-            flag["until"] = now + msg["seconds"]
-        if self.store is not None:
-            await self.store.supervisor_flag(dict(flag), now)
-        if self.flags.get(flag["id"]) is flag:
-            self._broadcast(flag["team"], dict(flag), flag["call"])
-
-    async def _note(self, sub: Subscriber, msg: Message) -> None:
-        team = await self._team_of_call("note", sub, msg["call"])
-        note = {"type": "note", "call": msg["call"], "text": msg["text"], "by": sub.user,
-                "t": time.time()}
-        if self.store is not None:
-            await self.store.add_note(note, team)
-        self._broadcast(team, note, msg["call"])
-
-    async def _action(self, sub: Subscriber, msg: Message) -> None:
-        call_id = msg["call"]
-        if call_id not in self.engine.calls:
-            raise ProtocolError(f"action.call: no live call {call_id!r}", code="unknown_call")
-        team = await self._team_of_call("action", sub, call_id)
-        control = {"type": "control", "call": call_id, "action": msg["action"],
-                   "by": sub.user, "t": time.time()}
-        producer = self.owner.get(call_id)
-        if producer is None or producer not in self.producers:
-            raise ProtocolError(
-                f"action.call: the producer of call {call_id!r} is not connected",
-                code="no_producer")
-        with contextlib.suppress(Exception):
-            await producer.send(encode_like(control, self.producers[producer]))
-        self.counts["controls"] += 1
-        self._broadcast(team, control, call_id)
-
-    async def _history(self, sub: Subscriber, msg: Message) -> None:
-        teams = msg.get("teams")
-        if sub.teams is not None:
-            teams = sorted(sub.teams if teams is None else sub.teams & set(teams))
-        live = [c.summary() for c in self.engine.calls.values()
-                if teams is None or c.team in teams]
-        calls = [] if self.store is None else await self.store.history(
-            msg.get("since"), teams, msg.get("limit"), live)
-        sub.push_messages([{"type": "history", "calls": calls}])
 
     # --- housekeeping -------------------------------------------------------------
 
@@ -482,7 +378,7 @@ class Hub:
                 del flag["until"]
                 if self.store is not None:
                     self.store.put_flag(dict(flag))
-                self._broadcast(flag["team"], dict(flag), flag["call"])
+                self.broadcast(flag["team"], dict(flag), flag["call"])
 
     async def housekeeping(self) -> None:
         """Timers that run on wall time: quiet holds, snoozes, call_updates, slow subscribers."""
