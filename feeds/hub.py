@@ -76,6 +76,7 @@ class Hub:
         orphan_s: float = 600.0,
         max_lag_ticks: int = 50,
         max_pending: int = 50_000,
+        max_essential: int = 200_000,
         max_behind_s: float = 10.0,
     ) -> None:
         self.engine = Engine(config)
@@ -85,6 +86,7 @@ class Hub:
         self.orphan_s = orphan_s
         self.max_lag_ticks = max_lag_ticks
         self.max_pending = max_pending
+        self.max_essential = max_essential
         self.max_behind_s = max_behind_s
         self.subscribers: set[Subscriber] = set()
         self.producers: dict[ServerConnection, bool] = {}  # connection -> binary form
@@ -292,7 +294,7 @@ class Hub:
     async def subscriber(self, ws: ServerConnection) -> None:
         sub = Subscriber(ws, False, self.call_update, self._drop_subscriber,
                          max_lag_ticks=self.max_lag_ticks, max_pending=self.max_pending,
-                         max_behind_s=self.max_behind_s)
+                         max_essential=self.max_essential, max_behind_s=self.max_behind_s)
         sub.start()
         try:
             async for frame in ws:
