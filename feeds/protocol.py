@@ -259,7 +259,7 @@ def sample_fields(msg: dict) -> tuple[Any, Any, Any, Any, Any, Any, Any]:
     """A sample's call, t, dt, cust_db, cust_pitch, agent_db and agent_pitch, each read
     once (a silent party's fields may be left out: None). The check below and the
     engine both start from these, so a reader that checks a sample and applies it reads
-    its map once (compiled, the seven come back in a C struct, not a tuple)."""
+    its map once (Engine.take_sample)."""
     try:
         return (msg["call"], msg["t"], msg["dt"], msg["cust_db"], msg["cust_pitch"],
                 msg["agent_db"], msg["agent_pitch"])
@@ -291,6 +291,7 @@ def plain_sample(call: Any, t: Any, dt: Any, cust_db: Any, cust_pitch: Any, agen
 
 
 def _fast_sample(msg: dict) -> bool:
+    """`validate`'s shortcut: a sample in the usual shape needs no further checks."""
     call, t, dt, cust_db, cust_pitch, agent_db, agent_pitch = sample_fields(msg)
     return plain_sample(call, t, dt, cust_db, cust_pitch, agent_db, agent_pitch)
 
