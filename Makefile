@@ -3,8 +3,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BUILT := $(VENV)/.built
-#: The compiled detection core: every feeds module with a .pxd (setup.py, feeds/compiled.py).
-CORE := $(wildcard feeds/*.pxd) $(patsubst %.pxd,%.py,$(wildcard feeds/*.pxd))
+#: The compiled detection core: every feeds module with a .pxd (setup.py, feeds/core/compiled.py).
+CORE := $(wildcard feeds/core/*.pxd) $(patsubst %.pxd,%.py,$(wildcard feeds/core/*.pxd))
 
 .PHONY: demo test build bench clean
 
@@ -22,7 +22,7 @@ $(BUILT): $(STAMP) setup.py $(CORE) benchmarks/pgo_train.py
 	rm -rf build/pgo
 	FLOORWATCH_PGO=generate $(BIN)/python setup.py -q build_ext --inplace --force -j 2
 	$(BIN)/python benchmarks/pgo_train.py
-	rm -f feeds/*.so
+	rm -f feeds/core/*.so feeds/core/compiled_from.json
 	FLOORWATCH_PGO=use $(BIN)/python setup.py -q build_ext --inplace --force -j 2
 	touch $(BUILT)
 
@@ -42,4 +42,4 @@ bench: $(BUILT)
 	$(BIN)/python benchmarks/bench_tui.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache snapshot_report.html build feeds/*.c feeds/*.so
+	rm -rf $(VENV) .pytest_cache snapshot_report.html build feeds/core/*.c feeds/core/*.so feeds/core/compiled_from.json

@@ -11,6 +11,7 @@ again laid out by the profile a training run left in build/pgo (the Makefile's
 in the detection benchmark. Other compilers build without a profile.
 """
 
+import importlib.util
 import os
 import shlex
 import subprocess
@@ -18,9 +19,36 @@ import sysconfig
 from pathlib import Path
 
 from setuptools import setup
+from setuptools.command.build_ext import build_ext
+
+
+def _buildinfo():
+    """feeds/core/buildinfo.py, loaded by path: the package is not importable mid-build."""
+    spec = importlib.util.spec_from_file_location("buildinfo", CORE / "buildinfo.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class BuildExt(build_ext):
+    """build_ext that records, beside the extensions it built, the sources of each
+    (feeds.core.compiled runs a compiled module only if they match the .py on disk)."""
+
+    def run(self) -> None:
+        super().run()
+        built = {}
+        out_dir = None
+        for ext in self.extensions:
+            path = Path(self.get_ext_fullpath(ext.name))
+            if path.exists():
+                built[ext.name] = Path(*ext.name.split(".")).with_suffix(".py")
+                out_dir = path.parent
+        if out_dir is not None:
+            _buildinfo().write_manifest(out_dir, built)
 
 #: A module is compiled when it has a .pxd (feeds.compiled applies the same rule at run time).
-COMPILED = sorted(str(pxd.with_suffix(".py")) for pxd in Path("feeds").glob("*.pxd"))
+CORE = Path("feeds", "core")
+COMPILED = sorted(str(pxd.with_suffix(".py")) for pxd in CORE.glob("*.pxd"))
 PGO_DIR = Path("build", "pgo").resolve()
 
 
@@ -69,4 +97,4 @@ def extensions() -> list:
     return modules
 
 
-setup(ext_modules=extensions())
+setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})

@@ -57,8 +57,8 @@ def _peak_rss_mb() -> float:
 
 def generate(path: Path, samples: int, agents: int, seed: int) -> int:
     """Write a floor with at least `samples` samples; return how many it has."""
-    from feeds.generator import floor_messages, plan_floor
-    from feeds.recording import write_recording
+    from feeds.core.recording import write_recording
+    from feeds.sim.generator import floor_messages, plan_floor
 
     dt = 0.25
     # Agents are on calls most of the time; ask for enough floor time, then stop early.
@@ -90,8 +90,8 @@ def phase_bare(path: Path, limit: int | None) -> dict:
 
 
 def phase_read(path: Path, limit: int | None) -> dict:
-    from feeds.protocol import PRODUCER_TYPES
-    from feeds.recording import read_recording
+    from feeds.core.protocol import PRODUCER_TYPES
+    from feeds.core.recording import read_recording
 
     samples = errors = 0
     start = time.perf_counter()
@@ -105,12 +105,12 @@ def phase_read(path: Path, limit: int | None) -> dict:
 
 
 def phase_detect(path: Path, limit: int | None) -> dict:
-    """`floorwatch replay --fast --headless`'s own loop (feeds.replay.replay), output counted."""
-    from feeds.compiled import core
-    from feeds.engine import GC_THRESHOLDS, Engine
-    from feeds.protocol import PRODUCER_TYPES
-    from feeds.recording import read_recording
-    from feeds.replay import replay
+    """`floorwatch replay --fast`'s own loop (feeds.core.replay.replay), output counted."""
+    from feeds.core.compiled import core
+    from feeds.core.engine import GC_THRESHOLDS, Engine
+    from feeds.core.protocol import PRODUCER_TYPES
+    from feeds.core.recording import read_recording
+    from feeds.core.replay import replay
 
     gc.set_threshold(*GC_THRESHOLDS)  # as `floorwatch replay` does
     flags = []

@@ -18,10 +18,10 @@ from pathlib import Path
 
 from bench_detect import generate
 
-from feeds.engine import Engine
-from feeds.protocol import PRODUCER_TYPES
-from feeds.recording import read_recording
-from feeds.replay import replay
+from feeds.core.engine import Engine
+from feeds.core.protocol import PRODUCER_TYPES
+from feeds.core.recording import read_recording
+from feeds.core.replay import replay
 
 DEMO = Path(__file__).resolve().parent.parent / "demo_data" / "floor40.jsonl.gz"
 

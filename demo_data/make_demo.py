@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from feeds.engine import Engine
-from feeds.generator import floor_messages, plan_floor
-from feeds.recording import read_recording, write_recording
-from feeds.replay import flag_json
+from feeds.core.engine import Engine
+from feeds.core.recording import read_recording, write_recording
+from feeds.core.replay import flag_json
+from feeds.sim.generator import floor_messages, plan_floor
 
 SEED = 1
 AGENTS = 40

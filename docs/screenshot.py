@@ -2,9 +2,9 @@
 
     .venv/bin/python docs/screenshot.py [--seconds 150] [--out docs/screenshot.svg]
 
-The demo's floor (feeds.generator: seed 1, 40 agents, 4 teams, 4 samples/s,
+The demo's floor (feeds.sim.generator: seed 1, 40 agents, 4 teams, 4 samples/s,
 from a fixed start) runs for `--seconds` of event time through the real
-engine, with a `feeds.trace.Trace` per call as the hub keeps them, and the app
+engine, with a `feeds.core.trace.Trace` per call as the hub keeps them, and the app
 is shown what a hub sends a summary subscriber: call starts, events, flags
 and call ends in order, and one `call_update` per live call per second of
 event time. The app's clock is pinned to the last event time and
@@ -19,11 +19,11 @@ from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
-from feeds.config import Alerts, Config
-from feeds.engine import Engine
-from feeds.generator import floor_messages
-from feeds.protocol import validate
-from feeds.trace import Trace
+from feeds.core.config import Alerts, Config
+from feeds.core.engine import Engine
+from feeds.core.protocol import validate
+from feeds.core.trace import Trace
+from feeds.sim.generator import floor_messages
 from tui.app import FloorwatchApp
 
 START = 1_790_000_000.0 + 14 * 3600  # a fixed afternoon, so the clock text never changes

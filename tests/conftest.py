@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from feeds.engine import Engine
-from feeds.flags import Flag
-from feeds.protocol import validate
+from feeds.core.engine import Engine
+from feeds.core.flags import Flag
+from feeds.core.protocol import validate
 
 
 class CallScript:

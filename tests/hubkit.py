@@ -18,10 +18,10 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
-from feeds.engine import Engine
-from feeds.hub import Hub, running_hub, server_url
-from feeds.protocol import Message, decode_frame, encode_like, validate
-from feeds.store import Store
+from feeds.core.engine import Engine
+from feeds.core.protocol import Message, decode_frame, encode_like, validate
+from feeds.hub.server import Hub, running_hub, server_url
+from feeds.hub.store import Store
 
 T0 = 1_790_000_000.0
 

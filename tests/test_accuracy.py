@@ -1,6 +1,6 @@
 """Accuracy of the engine on generated floors of many seeds: precision and recall per rule.
 
-The truth comes from the plans (feeds.generator_truth), never from the engine.
+The truth comes from the plans (feeds.sim.truth), never from the engine.
 `pytest -s tests/test_accuracy.py` prints the table (also in docs/rules.md).
 """
 
@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from feeds.config import DEFAULT, Config
-from feeds.engine import Engine
-from feeds.flags import RULE_KINDS, Flag
-from feeds.generator import expected_episodes, floor_messages, plan_floor
-from feeds.generator_truth import Expected, Score, score
-from feeds.protocol import validate
+from feeds.core.config import DEFAULT, Config
+from feeds.core.engine import Engine
+from feeds.core.flags import RULE_KINDS, Flag
+from feeds.core.protocol import validate
+from feeds.sim.generator import expected_episodes, floor_messages, plan_floor
+from feeds.sim.truth import Expected, Score, score
 
 SEEDS = range(100, 120)
 AGENTS = 20

@@ -7,9 +7,9 @@ import socket
 
 import pytest
 
-from feeds.client import FeedClient, FeedDisconnected
-from feeds.hub import Hub, running_hub
-from feeds.protocol import ProtocolError
+from feeds.client.subscriber import FeedClient, FeedDisconnected
+from feeds.core.protocol import ProtocolError
+from feeds.hub.server import Hub, running_hub
 from tests.hubkit import T0, hub_running, publish, small_floor
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.config import DEFAULT, ConfigError, from_mapping, load, to_toml
+from feeds.core.config import DEFAULT, ConfigError, from_mapping, load, to_toml
 
 
 def _write(tmp_path: Path, text: str) -> Path:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from feeds.engine import Engine
-from feeds.protocol import ProtocolError, validate
+from feeds.core.engine import Engine
+from feeds.core.protocol import ProtocolError, validate
 from tests.conftest import CallScript
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from feeds.floor import Floor
-from feeds.shift import EndedCall, agent_stats
+from feeds.floor.model import Floor
+from feeds.floor.shift import EndedCall, agent_stats
 
 T0 = 1_700_000_000.0
 
@@ -359,8 +359,8 @@ def test_an_opened_call_plots_the_hubs_trace_then_its_live_samples():
 
 def test_the_incremental_need_order_is_always_the_full_sort():
     """Flags raised, acked, snoozed and cleared on random calls that come and go: the
-    order kept by moving single entries (feeds.needindex) equals sorting every call."""
-    from feeds.floorview import need_key
+    order kept by moving single entries (feeds.floor.needindex) equals sorting every call."""
+    from feeds.floor.view import need_key
 
     rng = random.Random(5)
     floor = Floor()

@@ -14,7 +14,7 @@ import msgpack
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from feeds.protocol import (
+from feeds.core.protocol import (
     EVENT_SCHEMAS,
     SCHEMAS,
     ProtocolError,
@@ -24,7 +24,7 @@ from feeds.protocol import (
     encode_msgpack,
     validate,
 )
-from feeds.recording import read_jsonl, read_msgpack
+from feeds.core.recording import read_jsonl, read_msgpack
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from feeds.engine import Engine
-from feeds.flags import RULE_KINDS, Flag
-from feeds.generator import (
+from feeds.core.engine import Engine
+from feeds.core.flags import RULE_KINDS, Flag
+from feeds.core.protocol import validate
+from feeds.core.replay import flag_json
+from feeds.sim.generator import (
     DEMO_EPOCH,
     CallPlan,
     expected_episodes,
@@ -22,10 +24,8 @@ from feeds.generator import (
     iter_plans,
     plan_floor,
 )
-from feeds.generator_plan import MIX
-from feeds.generator_truth import score
-from feeds.protocol import validate
-from feeds.replay import flag_json
+from feeds.sim.plan import MIX
+from feeds.sim.truth import score
 
 DEMO = Path(__file__).resolve().parent.parent / "demo_data"
 

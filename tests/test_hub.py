@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
-from feeds.generator import floor_messages
-from feeds.protocol import decode_frame, encode_like
+from feeds.core.protocol import decode_frame, encode_like
+from feeds.sim.generator import floor_messages
 from tests.hubkit import (
     hub_running,
     publish,

@@ -8,7 +8,7 @@ import json
 import msgpack
 from websockets.asyncio.client import connect
 
-from feeds.protocol import MAX_MESSAGE_BYTES, decode_frame, encode_like
+from feeds.core.protocol import MAX_MESSAGE_BYTES, decode_frame, encode_like
 from tests.hubkit import T0, hub_running, read_until, subscribe_to
 
 

@@ -8,7 +8,7 @@ import socket
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from feeds.protocol import decode_frame, encode_like
+from feeds.core.protocol import decode_frame, encode_like
 from tests.hubkit import hub_running, publish, read_until, small_floor, subscribe_to
 
 

@@ -6,7 +6,7 @@ import asyncio
 
 from websockets.asyncio.client import connect
 
-from feeds.protocol import decode_frame, encode_like
+from feeds.core.protocol import decode_frame, encode_like
 from tests.hubkit import T0, hub_running, read_until, subscribe_to
 
 

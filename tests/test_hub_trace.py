@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from websockets.asyncio.client import connect
 
-from feeds.protocol import encode_like
+from feeds.core.protocol import encode_like
 from tests.hubkit import T0, hub_running, publish, read_until, small_floor, subscribe_to
 
 

@@ -8,7 +8,7 @@ import json
 import msgpack
 import pytest
 
-from feeds.protocol import (
+from feeds.core.protocol import (
     MAX_BATCH_ITEMS,
     MAX_MESSAGE_BYTES,
     PRODUCER_TYPES,

@@ -10,8 +10,8 @@ from pathlib import Path
 import msgpack
 import pytest
 
-from feeds.protocol import MAX_MESSAGE_BYTES, PRODUCER_TYPES, encode_json, encode_msgpack
-from feeds.recording import (
+from feeds.core.protocol import MAX_MESSAGE_BYTES, PRODUCER_TYPES, encode_json, encode_msgpack
+from feeds.core.recording import (
     MAX_BUFFER,
     RESYNC_LIMIT,
     RecordingWriter,

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
 import pytest
 
-from feeds.cli import main
-from feeds.engine import Engine
-from feeds.flags import Flag
-from feeds.protocol import PRODUCER_TYPES, encode_json
-from feeds.recording import read_recording, write_recording
-from feeds.replay import Pacer, StrictStop, event_time, paced, paced_async, replay
+from feeds.core.engine import Engine
+from feeds.core.flags import Flag
+from feeds.core.protocol import PRODUCER_TYPES, encode_json
+from feeds.core.recording import read_recording, write_recording
+from feeds.core.replay import Pacer, StrictStop, event_time, paced, replay
 from tests.replaykit import END, EXPECTED_RAISED, T0, scenario
+from tui.cli import main
 
 FLAG_FIELDS = ["id", "call", "t", "kind", "rule", "severity", "state", "evidence"]
 
@@ -261,49 +260,9 @@ def test_event_time_of_a_batch_is_its_latest_item() -> None:
     assert event_time({"type": "call_end", "call": "a", "t": 3.0}) == 3.0
 
 
-def test_paced_iterators_yield_every_record_in_order(recording: Path) -> None:
+def test_paced_yields_every_record_in_order(recording: Path) -> None:
     expected = list(read_recording(recording))
     assert list(paced(read_recording(recording), None)) == expected
-
-    async def collect() -> list:
-        return [r async for r in paced_async(read_recording(recording), None)]
-
-    assert asyncio.run(collect()) == expected
     head = expected[:6]  # within 5 s of event time: under 50 ms at speed 100
     assert event_time(head[-1].message) - event_time(head[0].message) <= 5.0
-
-    async def collect_paced() -> list:
-        return [r async for r in paced_async(head, 100.0)]
-
-    assert asyncio.run(collect_paced()) == head
     assert list(paced(head, 100.0)) == head
-
-
-def test_paced_async_lets_other_tasks_run_when_fast(recording: Path) -> None:
-    """Even unpaced, a long recording must not starve the event loop (e.g. a hub's pings)."""
-    records = list(read_recording(recording)) * 2
-    assert len(records) > 2000
-
-    async def main() -> tuple[int, int]:
-        ticks = 0
-        done = asyncio.Event()
-
-        async def ticker() -> None:
-            nonlocal ticks
-            while not done.is_set():
-                ticks += 1
-                await asyncio.sleep(0)
-
-        task = asyncio.create_task(ticker())
-        await asyncio.sleep(0)
-        start = ticks
-        count = 0
-        async for _ in paced_async(records, None):
-            count += 1
-        done.set()
-        await task
-        return count, ticks - start
-
-    count, ticks = asyncio.run(main())
-    assert count == len(records)
-    assert ticks >= len(records) // 1000

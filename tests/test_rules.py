@@ -7,11 +7,11 @@ from dataclasses import replace
 
 import pytest
 
-from feeds.config import DEFAULT
-from feeds.engine import Engine
-from feeds.flags import RULE_KINDS
-from feeds.generator import floor_messages, plan_floor
-from feeds.protocol import ProtocolError, decode_frame, encode_like, iter_messages, validate
+from feeds.core.config import DEFAULT
+from feeds.core.engine import Engine
+from feeds.core.flags import RULE_KINDS
+from feeds.core.protocol import ProtocolError, decode_frame, encode_like, iter_messages, validate
+from feeds.sim.generator import floor_messages, plan_floor
 from tests.conftest import CallScript, raised, run
 
 SEEDS = range(5)

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from websockets.asyncio.client import connect
 
-from feeds.client import FeedClient
-from feeds.embedded import DemoFloor
-from feeds.generator import floor_messages
-from feeds.recording import write_recording
+from feeds.client.subscriber import FeedClient
+from feeds.core.recording import write_recording
+from feeds.sim.demo import DemoFloor
+from feeds.sim.generator import floor_messages
 from tests.hubkit import replay_flags
 
 FLOORWATCH = str(Path(sys.executable).parent / "floorwatch")

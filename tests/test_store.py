@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from feeds.store import Store, default_path
+from feeds.hub.store import Store, default_path
 
 
 def test_default_path_follows_xdg_data_home(monkeypatch, tmp_path):

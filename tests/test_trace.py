@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from feeds.trace import CAPACITY, Trace, TraceError
+from feeds.core.trace import CAPACITY, Trace, TraceError
 
 T0 = 1_790_000_000.0
 

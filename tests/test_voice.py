@@ -1,4 +1,4 @@
-"""feeds.voice's baseline window against a plain model of what it promises.
+"""feeds.core.voice's baseline window against a plain model of what it promises.
 
 A track's baseline is the median of its most recent `window_s` seconds of kept
 speech. The track keeps that window in one array (pairs, then the sorted values)
@@ -21,9 +21,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import feeds.voice
+import feeds.core.voice
 
-SOURCE = Path(feeds.voice.__file__).with_name("voice.py")
+SOURCE = Path(feeds.core.voice.__file__).with_name("voice.py")
 
 
 def _interpreted() -> ModuleType:
@@ -36,7 +36,7 @@ def _interpreted() -> ModuleType:
     return module
 
 
-MODULES = {"imported": feeds.voice, "source": _interpreted()}
+MODULES = {"imported": feeds.core.voice, "source": _interpreted()}
 
 
 class Model:
@@ -91,7 +91,7 @@ def test_the_window_grows_and_compacts_without_losing_a_sample(name: str, window
 
 def test_a_long_steady_run_keeps_memory_bounded() -> None:
     """Compaction, not growth, keeps a 60 s window: hours of speech, one fixed array."""
-    track = feeds.voice.Track(6.0, 2.0, 60.0, 10.0)
+    track = feeds.core.voice.Track(6.0, 2.0, 60.0, 10.0)
     for i in range(20_000):
         track.into_baseline(1.0, -20.0 + (i % 7))
     assert track.base == -17.0

@@ -22,9 +22,9 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.screen import Screen
 
-from feeds.config import DEFAULT, Config
-from feeds.floor import Floor
-from feeds.floorview import FlagView, Frame
+from feeds.core.config import DEFAULT, Config
+from feeds.floor.model import Floor
+from feeds.floor.view import FlagView, Frame
 from tui.feed import Feed
 from tui.screens.agents import AgentsScreen
 from tui.screens.alerts import AlertsScreen

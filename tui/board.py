@@ -24,8 +24,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from feeds.floorcall import TREND_LEN
-from feeds.floorview import CallRow
+from feeds.floor.call import TREND_LEN
+from feeds.floor.view import CallRow
 from tui.format import badge_style, duration, sparkline, why
 
 

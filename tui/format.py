@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
-from feeds.floorview import CallRow, FlagView
+from feeds.floor.view import CallRow, FlagView
 
 BARS = "▁▂▃▄▅▆▇█"
 #: Loudness range a sparkline spans, in dBFS: quiet speech to shouting.

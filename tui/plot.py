@@ -17,7 +17,7 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-from feeds.floorview import Point
+from feeds.floor.view import Point
 
 EIGHTHS = " ▁▂▃▄▅▆▇█"
 

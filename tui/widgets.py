@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from feeds.floorview import STALE_AFTER, Counts, FeedStatus
+from feeds.floor.view import STALE_AFTER, Counts, FeedStatus
 
 
 class CountsBar(Static):

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from feeds.engine import Engine
-from feeds.generator import floor_messages, plan_floor
-from feeds.protocol import validate
+from feeds.core.engine import Engine
+from feeds.core.protocol import validate
+from feeds.sim.generator import floor_messages, plan_floor
 
 HERE = Path(__file__).resolve().parent
 SEEDS = (11, 12, 13)

@@ -3,7 +3,7 @@
 `hub_stream` runs the small test floor (tests.hubkit) through the real
 detection engine and records what a hub sends a `detail="summary"`
 subscriber: call_start, call_update (every 0.75 s of event time per call, with
-the hub's last-second means from a `feeds.trace.Trace` per call), events,
+the hub's last-second means from a `feeds.core.trace.Trace` per call), events,
 flags and call_end; `hub_session` also gives the `trace` message the hub
 would send for each live call when it is focused. `ReplayFeed` has
 FeedClient's interface and keeps what the app sends; like the hub, it
@@ -16,9 +16,9 @@ import asyncio
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
-from feeds.engine import Engine
-from feeds.protocol import SUBSCRIBER_TYPES, Message, validate
-from feeds.trace import Trace
+from feeds.core.engine import Engine
+from feeds.core.protocol import SUBSCRIBER_TYPES, Message, validate
+from feeds.core.trace import Trace
 from tests.hubkit import T0, small_floor
 
 #: Wall clock the tests pin the app to: snapshots never see a real clock.

@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from textual.widgets import DataTable, OptionList, Static
 
-from feeds.config import Alerts, Config
+from feeds.core.config import Alerts, Config
 from tests.hubkit import T0
 from tests.tui.feedkit import WALL, ReplayFeed, hub_session, hub_stream
 from tui.app import FloorwatchApp

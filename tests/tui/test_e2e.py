@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from feeds.client import FeedClient
+from feeds.client.subscriber import FeedClient
 from tests.hubkit import T0, hub_running, publish, small_floor
 from tui.app import FloorwatchApp
 from tui.board import Board

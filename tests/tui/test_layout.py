@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from feeds.floor import Floor
-from feeds.floorcall import TREND_LEN
+from feeds.floor.call import TREND_LEN
+from feeds.floor.model import Floor
 from tests.hubkit import T0
 from tui.board import WHY_FROM, layout
 from tui.format import why

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from feeds.config import Alerts, Config
+from feeds.core.config import Alerts, Config
 from tests.tui.feedkit import WALL, ReplayFeed, hub_session
 from tests.tui.test_app import settle
 from tui.app import FloorwatchApp

@@ -5,8 +5,8 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Footer
 
-from feeds.floorview import Frame
-from feeds.shift import agent_stats
+from feeds.floor.shift import agent_stats
+from feeds.floor.view import Frame
 from tui.format import duration
 from tui.screens.base import HistoryScreen
 from tui.widgets import CountsBar, StatusLine

@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable
 
-from feeds.floorview import Frame
+from feeds.floor.view import Frame
 from tui.widgets import CountsBar, StatusLine
 
 if TYPE_CHECKING:

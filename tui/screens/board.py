@@ -9,8 +9,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Input, Static
 
-from feeds.flags import KINDS
-from feeds.floorview import CallRow, Frame
+from feeds.core.flags import KINDS
+from feeds.floor.view import CallRow, Frame
 from tui.board import Board
 from tui.screens.base import FloorScreen, clock_text
 from tui.widgets import CountsBar, StatusLine

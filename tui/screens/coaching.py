@@ -11,8 +11,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
-from feeds.floorview import KIND_PREFIX, RULE_LETTERS, Frame
-from feeds.shift import EndedCall
+from feeds.floor.shift import EndedCall
+from feeds.floor.view import KIND_PREFIX, RULE_LETTERS, Frame
 from tui.format import duration
 from tui.screens.base import HistoryScreen, clock_text
 from tui.widgets import CountsBar, StatusLine

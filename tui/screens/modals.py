@@ -12,8 +12,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from feeds.flags import RULE_KINDS
-from feeds.floorview import KIND_PREFIX, RULE_LETTERS
+from feeds.core.flags import RULE_KINDS
+from feeds.floor.view import KIND_PREFIX, RULE_LETTERS
 
 LEGEND = (
     "Badges: the prefix is the kind, the letter the rule (color is never the only cue).\n"

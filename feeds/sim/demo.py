@@ -11,23 +11,20 @@ opens on calls in progress. `floorwatch demo --headless` prints its flag feed.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import sys
 import tempfile
 from pathlib import Path
 
-from feeds.cli import positive_int
-from feeds.client import FeedClient
-from feeds.config import DEFAULT, Config
-from feeds.config import load as load_config
-from feeds.flags import Flag
-from feeds.hub import Hub, running_hub, server_url
-from feeds.publish import Publisher, play
-from feeds.replay import flag_json, flag_line
-from feeds.simulate import live_floor, live_wait
-from feeds.store import Store
+from feeds.client.publisher import Publisher, play
+from feeds.client.subscriber import FeedClient
+from feeds.core.config import DEFAULT, Config
+from feeds.core.flags import Flag
+from feeds.core.replay import flag_json, flag_line
+from feeds.hub.server import Hub, running_hub, server_url
+from feeds.hub.store import Store
+from feeds.sim.simulate import live_floor, live_wait
 
 #: Longest wait for the warm-up to be published and taken by the hub.
 WARMUP_WAIT_S = 30.0
@@ -102,12 +99,12 @@ class DemoFloor:
         await self._stack.aclose()
 
 
-async def print_flags(args: argparse.Namespace, config: Config) -> None:
-    """The headless demo: every flag transition of the live floor, one line each."""
-    show = flag_json if args.json else flag_line
-    async with DemoFloor(args.agents, args.seed, args.warmup, db=args.db,
-                         config=config) as floor:
-        print(f"floorwatch demo: hub on {floor.url} ({args.agents} agents); Ctrl-C to stop",
+async def print_flags(agents: int, seed: int, warmup_s: float, db: str | None, config: Config,
+                      as_json: bool) -> None:
+    """`floorwatch demo --headless`: every flag transition of the live floor, one line each."""
+    show = flag_json if as_json else flag_line
+    async with DemoFloor(agents, seed, warmup_s, db=db, config=config) as floor:
+        print(f"floorwatch demo: hub on {floor.url} ({agents} agents); Ctrl-C to stop",
               file=sys.stderr, flush=True)
         async with FeedClient(floor.url, detail="summary", user="demo") as client:
             async for msg in client.messages():
@@ -119,29 +116,3 @@ async def print_flags(args: argparse.Namespace, config: Config) -> None:
                 elif msg["type"] == "status" and msg["state"] != "connected":
                     print(f"floorwatch demo: feed {msg['state']} {msg['detail']}",
                           file=sys.stderr, flush=True)
-
-
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "demo", help="run a hub and a live simulated floor in one process, and watch it",
-        description="Start a hub on 127.0.0.1 (ephemeral port, database in a temporary "
-        "directory) with a simulated floor publishing into it, and show the live flags.")
-    parser.add_argument("--agents", type=positive_int, default=40, help="agents on the floor (40)")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--warmup", type=float, default=90.0, metavar="S",
-                        help="publish the floor's first S seconds at once (default 90)")
-    parser.add_argument("--db", help="keep the demo's database in this file")
-    parser.add_argument("--config", metavar="FILE", help="thresholds TOML (floorwatch config)")
-    parser.add_argument("--headless", action="store_true",
-                        help="no UI: print the live flag feed")
-    parser.add_argument("--json", action="store_true",
-                        help="with --headless: one JSON object per flag transition")
-    parser.set_defaults(func=main)
-    return parser
-
-
-def main(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(print_flags(args, config))
-    return 0

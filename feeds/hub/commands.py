@@ -1,6 +1,6 @@
 """What a supervisor's messages do at the hub: subscribe, ack, snooze, note, action, history.
 
-feeds.hub reads each subscriber's frames and hands every valid message to `command`.
+feeds.hub.server reads each subscriber's frames and hands every valid message to `command`.
 A handler first checks that the call or flag is inside the subscription (else a
 ProtocolError naming it), commits what must survive a restart to the store, and then
 broadcasts the result to every subscriber of the call's team, the sender included.
@@ -12,11 +12,11 @@ import contextlib
 import time
 from typing import TYPE_CHECKING
 
-from feeds.fanout import Subscriber
-from feeds.protocol import Message, ProtocolError, encode_like
+from feeds.core.protocol import Message, ProtocolError, encode_like
+from feeds.hub.fanout import Subscriber
 
 if TYPE_CHECKING:
-    from feeds.hub import Hub
+    from feeds.hub.server import Hub
 
 
 async def command(hub: Hub, sub: Subscriber, msg: Message) -> None:

@@ -26,7 +26,7 @@ from typing import IO, Any, NamedTuple
 
 import msgpack
 
-from feeds.protocol import (
+from feeds.core.protocol import (
     MAX_MESSAGE_BYTES,
     Message,
     ProtocolError,
@@ -113,7 +113,7 @@ class Recording:
 
         `take` checks the sample itself (see SampleTaker and Engine.take_sample), so a
         sample's map is read once; a ProtocolError it raises comes out as that record's
-        error. This is a fast replay's path (feeds.replay): no validation pass, no record
+        error. This is a fast replay's path (feeds.core.replay): no validation pass, no record
         object and no generator switch for nine messages in ten. Call it before iterating.
         """
         self.take = take

@@ -14,9 +14,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from feeds.config import DEFAULT
-from feeds.flags import RULE_KINDS, Flag
-from feeds.generator_plan import CallPlan
+from feeds.core.config import DEFAULT
+from feeds.core.flags import RULE_KINDS, Flag
+from feeds.sim.plan import CallPlan
 
 #: Tolerance for rules that raise at an exact planned time (times are rounded to 1 ms).
 EXACT_S = 0.01

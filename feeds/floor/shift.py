@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from feeds.flags import KINDS, RULE_KINDS
-from feeds.floorview import NUM, CallRow, need_field, number
+from feeds.core.flags import KINDS, RULE_KINDS
+from feeds.floor.view import NUM, CallRow, need_field, number
 
 
 @dataclass(frozen=True, slots=True)

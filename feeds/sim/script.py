@@ -1,6 +1,6 @@
 """One planned call as protocol messages: turn-taking, jitter and the harmless noise of real calls.
 
-The plan (feeds.generator_plan) fixes the incidents; this module adds what
+The plan (feeds.sim.plan) fixes the incidents; this module adds what
 every call has and no rule should react to: turns of a few seconds with short
 gaps, short pauses and unvoiced sounds, per-turn and per-sample jitter (about
 2 dB and 1 semitone), backchannels ("mm-hm", a blip under 1 s sent as a
@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from feeds.generator_plan import CallPlan, Effect, Transfer
+from feeds.sim.plan import CallPlan, Effect, Transfer
 
 #: Samples computed at once per call, and turned into message dicts at once.
 CHUNK = 256

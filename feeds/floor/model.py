@@ -21,15 +21,18 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
-from feeds.flags import KINDS
-from feeds.floorcall import (
+from feeds.core.flags import KINDS
+from feeds.core.trace import Trace, TraceError
+from feeds.floor.call import (
     CALL_FIELDS,
     RANKED_FIELDS,
     LiveCall,
     check_types,
     hub_hold,
 )
-from feeds.floorview import (
+from feeds.floor.needindex import NeedIndex
+from feeds.floor.shift import EndedCall
+from feeds.floor.view import (
     LEVELS,
     NUM,
     STALE_AFTER,
@@ -43,9 +46,6 @@ from feeds.floorview import (
     TimelineEntry,
     need_field,
 )
-from feeds.needindex import NeedIndex
-from feeds.shift import EndedCall
-from feeds.trace import Trace, TraceError
 
 #: Flag transitions, events and errors kept for the alerts screen and timelines.
 ALERTS_LEN = 500

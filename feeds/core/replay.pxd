@@ -1,7 +1,7 @@
 # C types for feeds/replay.py when Cython compiles it (setup.py); the .py stays plain Python.
 cimport cython
 
-from feeds.engine cimport Engine
+from feeds.core.engine cimport Engine
 
 
 cdef class _Feed:

@@ -1,33 +1,30 @@
 """Headless replay: a recording through the detection engine, flag transitions out.
 
-`floorwatch replay FILE` reads a recording (feeds.recording), feeds each valid
-producer message to feeds.engine.Engine and prints every flag transition.
+`floorwatch replay FILE` reads a recording (feeds.core.recording), feeds each valid
+producer message to feeds.core.engine.Engine and prints every flag transition.
 Pacing is separate from detection: `Pacer` turns the recording's event times
 into wall-clock waits (scaled by `--speed`), while the engine only ever sees
-event time, so `--fast` and any `--speed` give the same flags. `paced` and
-`paced_async` are the reusable part for anything else that plays a recording
-out in time (e.g. publishing it to a hub).
+event time, so `--fast` and any `--speed` give the same flags. `Pacer` is the
+reusable part for anything else that plays a recording out in time (publishing
+it to a hub: feeds.client.publisher).
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import gc
 import json
-import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TextIO
 
-from feeds.config import load
-from feeds.engine import GC_THRESHOLDS, Engine
-from feeds.flags import Flag
-from feeds.protocol import PRODUCER_TYPES, Message, ProtocolError, iter_messages
-from feeds.recording import Record, Recording, read_recording
+from feeds.core.config import Config
+from feeds.core.engine import GC_THRESHOLDS, Engine
+from feeds.core.flags import Flag
+from feeds.core.protocol import PRODUCER_TYPES, Message, ProtocolError, iter_messages
+from feeds.core.recording import Record, Recording, read_recording
 
 
 def event_time(msg: Message) -> float | None:
@@ -73,21 +70,6 @@ def _paced(records: Iterable[Record], pacer: Pacer) -> Iterator[Record]:
             delay = pacer.wait(event_time(record.message))
             if delay > 0:
                 time.sleep(delay)
-        yield record
-
-
-async def paced_async(records: Iterable[Record], speed: float | None) -> AsyncIterator[Record]:
-    """`paced` for asyncio code: sleeps without blocking the event loop.
-
-    Reading the file happens inline; with `speed` None it still yields to the loop
-    every 1000 records so other tasks keep running.
-    """
-    pacer = Pacer(speed) if speed is not None else None
-    for n, record in enumerate(records):
-        if pacer is not None and record.message is not None:
-            await asyncio.sleep(pacer.wait(event_time(record.message)))
-        elif n % 1000 == 999:
-            await asyncio.sleep(0)
         yield record
 
 
@@ -218,79 +200,39 @@ def flag_line(flag: Flag) -> str:
     return f"{when}  {flag.call:<12} {flag.rule:<18} {flag.state:<8} {flag.evidence}"
 
 
-# --- the `replay` subcommand -------------------------------------------------------
+# --- the headless command ---------------------------------------------------------
 
 
-def _speed(text: str) -> float:
+def replay_file(path: str, config: Config, speed: float | None, as_json: bool, strict: bool,
+                out: TextIO, err: TextIO) -> int:
+    """`floorwatch replay FILE`: flags on `out`, errors and the summary on `err`.
+
+    `speed` None replays as fast as possible. Returns the exit status: 0, or 2 for an
+    unreadable recording or an invalid message under `strict`.
+    """
     try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
-
-
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "replay",
-        help="replay a recording through detection and print the flags",
-        description="Replay a .jsonl / .msgpack (optionally .gz) recording through the "
-        "detection engine and print one line per flag transition on stdout. Invalid "
-        "messages are reported on stderr and skipped.",
-    )
-    parser.add_argument("file", help="recording: .jsonl, .msgpack, .jsonl.gz or .msgpack.gz")
-    parser.add_argument("--fast", action="store_true",
-                        help="as fast as possible, ignoring the recording's timing")
-    parser.add_argument("--speed", type=_speed, default=1.0, metavar="X",
-                        help="play X times faster than recorded (default 1)")
-    parser.add_argument("--json", action="store_true",
-                        help="one JSON object per flag transition (the flag message's fields)")
-    parser.add_argument("--headless", action="store_true",
-                        help="no UI: print to the terminal (replay has no UI yet, so this is "
-                        "the default)")
-    parser.add_argument("--strict", action="store_true",
-                        help="stop at the first invalid message, exit status 2")
-    parser.add_argument("--config", metavar="FILE", help="thresholds TOML (floorwatch config)")
-    parser.add_argument("--to", metavar="URL", help="publish to a hub instead "
-                        "(e.g. ws://127.0.0.1:8765/publish); paced by --speed unless --fast")
-    parser.set_defaults(func=run)
-    return parser
-
-
-def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    """Run `floorwatch replay`; returns the exit status (0, or 2 for a usage/strict error)."""
-    if args.to:
-        from feeds.publish import run_replay_to  # feeds.publish uses this module's Pacer
-
-        return run_replay_to(args)
-    out = out or sys.stdout
-    err = err or sys.stderr
-    config = load(args.config)
-    try:
-        records = read_recording(args.file, PRODUCER_TYPES)
+        records = read_recording(path, PRODUCER_TYPES)
     except ValueError as exc:
         print(f"floorwatch replay: error: {exc}", file=err)
         return 2
     except OSError as exc:
-        print(f"floorwatch replay: error: {args.file}: {exc.strerror or exc}", file=err)
+        print(f"floorwatch replay: error: {path}: {exc.strerror or exc}", file=err)
         return 2
-    show = flag_json if args.json else flag_line
+    show = flag_json if as_json else flag_line
     gc.set_threshold(*GC_THRESHOLDS)
 
     def on_flag(flag: Flag) -> None:
-        print(show(flag), file=out, flush=not args.fast)
+        print(show(flag), file=out, flush=speed is not None)
 
     def on_error(text: str) -> None:
         print(text, file=err)
 
     try:
-        stats = replay(paced(records, None if args.fast else args.speed), Engine(config),
-                       on_flag, on_error, strict=args.strict)
+        stats = replay(paced(records, speed), Engine(config), on_flag, on_error, strict=strict)
     except BrokenPipeError:
-        raise  # stdout went away: feeds.cli ends quietly
+        raise  # stdout went away: the command line ends quietly
     except OSError as exc:
-        print(f"floorwatch replay: error: {args.file}: {exc.strerror or exc}", file=err)
+        print(f"floorwatch replay: error: {path}: {exc.strerror or exc}", file=err)
         return 2
     except StrictStop as stop:
         print(stop.stats.summary(), file=err)

@@ -10,7 +10,6 @@ time on the wall clock, `floorwatch replay --to` uses the replay pacer.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import sys
@@ -19,8 +18,8 @@ from collections.abc import Callable, Iterable, Iterator
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from feeds.client import backoff
-from feeds.protocol import (
+from feeds.client.subscriber import backoff
+from feeds.core.protocol import (
     MAX_BATCH_ITEMS,
     PRODUCER_TYPES,
     Message,
@@ -28,8 +27,8 @@ from feeds.protocol import (
     decode_frame,
     encode_like,
 )
-from feeds.recording import read_recording
-from feeds.replay import Pacer
+from feeds.core.recording import read_recording
+from feeds.core.replay import Pacer
 
 #: A message due within this many seconds is sent in the current batch.
 BATCH_WINDOW_S = 0.005
@@ -190,13 +189,3 @@ async def replay_to(path: str, url: str, speed: float | None, binary: bool) -> i
     print(f"floorwatch replay: published {sent} messages to {url}, skipped {skipped}, "
           f"{publisher.errors} rejected by the hub", file=sys.stderr)
     return 0
-
-
-def run_replay_to(args: argparse.Namespace) -> int:
-    """`floorwatch replay FILE --to URL [--speed X | --fast]`: publishes as MessagePack."""
-    try:
-        return asyncio.run(replay_to(args.file, args.to, None if args.fast else args.speed,
-                                     binary=True))
-    except (ValueError, OSError) as exc:
-        print(f"floorwatch replay: error: {exc}", file=sys.stderr)
-        return 2

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from feeds.flags import KINDS, OPEN_STATES, RULE_KINDS
+from feeds.core.flags import KINDS, OPEN_STATES, RULE_KINDS
 
 #: Seconds without any message after which a connected feed counts as stale.
 STALE_AFTER = 5.0

@@ -2,9 +2,9 @@
 
 One asyncio process. `/publish` frames are decoded, validated and fed to one
 `Engine`; the messages and the flags they cause are queued per team and sent
-out by `feeds.fanout` on a short tick (`tick_s`), encoded once per form.
+out by `feeds.hub.fanout` on a short tick (`tick_s`), encoded once per form.
 Supervisor actions (ack, snooze, note, action) are applied by
-`feeds.hub_commands`, committed to the `Store` and then broadcast to every
+`feeds.hub.commands`, committed to the `Store` and then broadcast to every
 subscriber of the call's team, the sender included. `/healthz` answers plain
 HTTP with counts. docs/hub.md describes the policies (slow subscribers, time
 advancement) and docs/protocol.md the extensions.
@@ -12,7 +12,6 @@ advancement) and docs/protocol.md the extensions.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import gc
@@ -30,13 +29,10 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from feeds.config import DEFAULT, Config
-from feeds.config import load as load_config
-from feeds.engine import GC_THRESHOLDS, Engine
-from feeds.fanout import ESSENTIAL, SAMPLE, UPDATE, Encoded, Subscriber, TeamTick
-from feeds.flags import Flag
-from feeds.hub_commands import command
-from feeds.protocol import (
+from feeds.core.config import DEFAULT, Config
+from feeds.core.engine import GC_THRESHOLDS, Engine
+from feeds.core.flags import Flag
+from feeds.core.protocol import (
     MAX_MESSAGE_BYTES,
     PRODUCER_TYPES,
     PROTOCOL_VERSION,
@@ -49,8 +45,10 @@ from feeds.protocol import (
     known_fields,
     validate,
 )
-from feeds.store import Store, default_path
-from feeds.trace import Trace
+from feeds.core.trace import Trace
+from feeds.hub.commands import command
+from feeds.hub.fanout import ESSENTIAL, SAMPLE, UPDATE, Encoded, Subscriber, TeamTick
+from feeds.hub.store import Store, default_path
 
 #: websockets closes a connection on a frame larger than this; frames between
 #: MAX_MESSAGE_BYTES and this get an `error` and the connection stays open.
@@ -479,11 +477,11 @@ def _batch_items(frame: str | bytes, problems: list[ProtocolError]) -> list[Mess
     return items
 
 
-# --- command line -------------------------------------------------------------
+# --- running ----------------------------------------------------------------------
 
 
-async def run(host: str, port: int, db: str | None, config: Config) -> None:
-    """Serve until Ctrl-C or SIGTERM; the store is flushed and closed on the way out."""
+async def run_hub(host: str, port: int, db: str | None, config: Config) -> None:
+    """`floorwatch hub`: serve until Ctrl-C or SIGTERM; the store is flushed and closed."""
     store = Store(db or default_path())
     gc.set_threshold(*GC_THRESHOLDS)
     try:
@@ -497,20 +495,3 @@ async def run(host: str, port: int, db: str | None, config: Config) -> None:
             await stop.wait()
     finally:
         store.close()
-
-
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "hub", help="run the hub: producers publish, the hub detects, subscribers watch")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--db", help=f"SQLite file (default {default_path()})")
-    parser.add_argument("--config", help="TOML file with rule thresholds")
-    parser.set_defaults(func=main)
-
-
-def main(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(args.host, args.port, args.db, config))
-    return 0

@@ -4,9 +4,9 @@
     for msg in floor_messages(plans): ...      # protocol messages in event-time order
     truth = expected_episodes(plans)           # the flags the plan must raise
 
-How calls are planned is in feeds.generator_plan, how a plan becomes
-messages in feeds.generator_script, the ground truth in
-feeds.generator_truth. The same seed always gives the same messages.
+How calls are planned is in feeds.sim.plan, how a plan becomes
+messages in feeds.sim.script, the ground truth in
+feeds.sim.truth. The same seed always gives the same messages.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import heapq
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from feeds.generator_plan import DEMO_EPOCH, CallPlan, iter_plans
-from feeds.generator_script import call_messages
-from feeds.generator_truth import Expected, expected_episodes
+from feeds.sim.plan import DEMO_EPOCH, CallPlan, iter_plans
+from feeds.sim.script import call_messages
+from feeds.sim.truth import Expected, expected_episodes
 
 __all__ = [
     "DEMO_EPOCH",

@@ -3,8 +3,8 @@
 A pure function of the message sequence: it reads no clock, does no I/O, and
 keeps all state per call, so a replay at any speed, or the hub, gives the same
 flags for the same messages. `Engine.process` takes one validated message
-(see feeds.protocol) and returns the flag transitions it caused, in order.
-The seven rules are the protocol's; their thresholds come from feeds.config.
+(see feeds.core.protocol) and returns the flag transitions it caused, in order.
+The seven rules are the protocol's; their thresholds come from feeds.core.config.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from feeds.config import DEFAULT, Config
-from feeds.flags import RULE_KINDS, Flag
-from feeds.protocol import Message, ProtocolError, plain_sample, sample_fields
-from feeds.voice import Party, SpikeChange
+from feeds.core.config import DEFAULT, Config
+from feeds.core.flags import RULE_KINDS, Flag
+from feeds.core.protocol import Message, ProtocolError, plain_sample, sample_fields
+from feeds.core.voice import Party, SpikeChange
 
 NO_FLAGS: tuple[Flag, ...] = ()
 
@@ -378,7 +378,7 @@ class CallState:
         }
 
     def summary(self) -> dict[str, Any]:
-        """What is kept of the call once it ends (feeds.store writes it)."""
+        """What is kept of the call once it ends (feeds.hub.store writes it)."""
         return {
             "call": self.id,
             "agent": self.agent,
@@ -410,7 +410,7 @@ class Engine:
         """Apply one validated producer message; return the flag transitions it caused.
 
         A `batch` is not taken here: callers feed its items one by one
-        (feeds.protocol.iter_messages), so one bad item costs only itself.
+        (feeds.core.protocol.iter_messages), so one bad item costs only itself.
 
         Raises ProtocolError (code ``unknown_call`` / ``duplicate_call``) for a message
         that is well-formed but does not fit the calls in progress; state is unchanged then.
@@ -443,7 +443,7 @@ class Engine:
     def take_sample(self, msg: dict) -> list[Flag] | tuple[Flag, ...] | None:
         """`process` for a map whose type is "sample", straight off a reader: not validated.
 
-        Its fields are read once and checked here (feeds.protocol.plain_sample) rather than
+        Its fields are read once and checked here (feeds.core.protocol.plain_sample) rather than
         by `validate` and again by the call, the fast replay's one pass over each sample.
         Returns None, having changed nothing, when the map is not a well-formed sample in
         the usual shape: the caller validates it then and `process`es it if it is valid.

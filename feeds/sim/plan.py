@@ -3,13 +3,13 @@
 A `CallPlan` is the ground truth of one call. It names the call's scenarios
 and holds every planned incident in absolute event time: voice effects (an
 escalating customer, an agent raising their voice, sub-threshold excitement),
-holds, transfers and agent talk-overs. feeds.generator_script turns a plan
+holds, transfers and agent talk-overs. feeds.sim.script turns a plan
 into protocol messages (turn-taking, jitter, coughs, backchannels...), and
-feeds.generator_truth derives the flags the plan must raise, from the plan
+feeds.sim.truth derives the flags the plan must raise, from the plan
 alone, never by running the engine.
 
 Planned magnitudes and durations are kept well clear of the default
-thresholds (feeds.config) so the truth is unambiguous at realistic noise:
+thresholds (feeds.core.config) so the truth is unambiguous at realistic noise:
 escalations are +11..+15 dB and/or +5.5..+7 semitones, agents' raised
 voices +12..+15 dB, excitement only +3..+4 dB (agents +2..+3) and +1..+2
 semitones, short holds 30-100 s against long ones of 130-240 s, hold

@@ -1,6 +1,6 @@
 """The board's need order over thousands of live calls, kept sorted as they change.
 
-feeds.floor marks a call `moved` when its place (feeds.floorview.need_key: its open
+feeds.floor.model marks a call `moved` when its place (feeds.floor.view.need_key: its open
 flags) changes, or when it comes or goes; `order` then moves only those entries, so
 a flag on one call of 5,000 costs a bisect and an insert, not a sort of them all.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections.abc import Mapping
 
-from feeds.floorcall import LiveCall
-from feeds.floorview import NeedKey
+from feeds.floor.call import LiveCall
+from feeds.floor.view import NeedKey
 
 
 class NeedIndex:

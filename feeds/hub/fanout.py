@@ -27,7 +27,7 @@ import msgpack
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from feeds.protocol import Message
+from feeds.core.protocol import Message
 
 #: Item classes: discrete messages go to everyone, samples and call_updates by detail level.
 ESSENTIAL, SAMPLE, UPDATE = 0, 1, 2

@@ -1,13 +1,15 @@
-"""Which detection-core modules run compiled, and never a stale one.
+"""Which core modules run compiled, and never one built from other sources.
 
 setup.py compiles every module of this package that has a `.pxd` beside its
-`.py` (the `.pxd` only adds C types; the `.py` is the one implementation).
-A compiled module built from older sources than the `.py`/`.pxd` on disk, say
-after a `git pull` with no `make build`, would silently run old code, so such
-modules are all imported from their `.py` instead (compiled modules use each
-other's C types, so it is all or none), as under FLOORWATCH_PURE_PYTHON=1; so are
-they when only some of them were compiled (a build that failed part-way).
-Imported by `feeds/__init__.py` before anything else.
+`.py` (the `.pxd` only adds C types; the `.py` is the one implementation) and
+writes `compiled_from.json` beside the extensions: each module's digest of the
+`.py` and `.pxd` it was built from. A compiled module whose sources on disk no
+longer match, say after a `git pull` with no `make build`, would silently run
+old code, so then every core module is imported from its `.py` instead
+(compiled modules use each other's C types, so it is all or none), as under
+FLOORWATCH_PURE_PYTHON=1; so are they when only some were compiled (a build
+that failed part-way). Digests, not file times: an installed wheel's files all
+carry the time they were unpacked. Imported by `feeds/core/__init__.py` first.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import sys
 from importlib.abc import MetaPathFinder
 from importlib.machinery import ModuleSpec
 from pathlib import Path
+
+from feeds.core.buildinfo import read_manifest, source_digest
 
 PURE_ENV = "FLOORWATCH_PURE_PYTHON"
 _HERE = Path(__file__).resolve().parent
@@ -39,15 +43,10 @@ def _extension(source: Path) -> Path | None:
 
 
 def stale_extensions(package: Path = _HERE) -> list[str]:
-    """Compiled modules older than their .py or .pxd: they would run old code."""
-    stale = []
-    for name, source in compiled_sources(package).items():
-        ext = _extension(source)
-        if ext is not None:
-            built = ext.stat().st_mtime
-            if max(source.stat().st_mtime, source.with_suffix(".pxd").stat().st_mtime) > built:
-                stale.append(name)
-    return stale
+    """Compiled modules not built from the .py and .pxd on disk: they would run other code."""
+    built = read_manifest(package)
+    return [name for name, source in compiled_sources(package).items()
+            if _extension(source) is not None and built.get(name) != source_digest(source)]
 
 
 class _FromSource(MetaPathFinder):
@@ -84,7 +83,7 @@ def _install() -> _FromSource | None:
         stale, missing = stale_extensions(), missing_extensions()
         if not stale and not missing:
             return None
-        why = (f"{', '.join(stale)}: compiled from older sources" if stale
+        why = (f"{', '.join(stale)}: compiled from other sources" if stale
                else f"{', '.join(missing)}: not compiled, unlike the rest")
         print(f"floorwatch: {why}; running the pure-Python core (run `make build` to "
               "recompile)", file=sys.stderr)

@@ -21,15 +21,24 @@ import asyncio
 import contextlib
 import random
 from collections.abc import AsyncIterator, Generator, Iterable
+from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from feeds.protocol import Message, ProtocolError, decode_frame, encode_like, validate
+from feeds.core.protocol import Message, ProtocolError, decode_frame, encode_like, validate
 
 
 class FeedDisconnected(ConnectionError):
     """`send` was called while the client has no live connection to the hub."""
+
+
+def subscribe_url(url: str) -> str:
+    """`ws://host:port` -> `ws://host:port/subscribe`; a URL with a path is kept as given."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss") or not parts.netloc:
+        raise ValueError(f"hub address: expected ws://host:port, got {url!r}")
+    return url if parts.path not in ("", "/") else url.rstrip("/") + "/subscribe"
 
 
 def backoff(initial: float, cap: float, factor: float = 2.0) -> Generator[float]:

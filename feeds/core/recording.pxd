@@ -1,2 +1,2 @@
 # C types for feeds/recording.py when Cython compiles it (setup.py); the .py stays plain Python.
-from feeds.protocol cimport _fast_sample
+from feeds.core.protocol cimport _fast_sample

@@ -1,8 +1,8 @@
 # C types for feeds/engine.py when Cython compiles it (setup.py); the .py stays plain Python.
 cimport cython
 
-from feeds.protocol cimport plain_sample, sample_fields
-from feeds.voice cimport Party
+from feeds.core.protocol cimport plain_sample, sample_fields
+from feeds.core.voice cimport Party
 
 
 cdef class CallState:

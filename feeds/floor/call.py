@@ -1,6 +1,6 @@
 """One live call inside the supervisor's floor model: its fields, trends, flags, timeline.
 
-feeds.floor keeps one `LiveCall` per call and builds the board's immutable rows
+feeds.floor.model keeps one `LiveCall` per call and builds the board's immutable rows
 from it only when it changed; `check_types` guards the hub's fields on the way in.
 """
 
@@ -10,7 +10,8 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from feeds.floorview import (
+from feeds.core.trace import LAST_FIELDS, Trace
+from feeds.floor.view import (
     LEVELS,
     NUM,
     CallRow,
@@ -21,7 +22,6 @@ from feeds.floorview import (
     TimelineEntry,
     need_key,
 )
-from feeds.trace import LAST_FIELDS, Trace
 
 #: Seconds kept per call for the board's sparklines (the detail plots use a `Trace`).
 TREND_LEN = 40
