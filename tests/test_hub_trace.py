@@ -28,7 +28,8 @@ async def test_call_update_carries_the_last_complete_seconds_means():
         assert -30 < update["agent_db_1s"] < -22 and 100 < update["agent_pitch_1s"] < 140
         # the v1 fields keep their meaning: the last sample's levels (one party is silent)
         assert (update["cust_db"] is None) != (update["agent_db"] is None)
-        assert hub.traces["red-1"].last() == {k: update[k] for k in hub.traces["red-1"].last()}
+        trace = hub.calls.get("red-1").trace
+        assert trace.last() == {k: update[k] for k in trace.last()}
 
 
 async def test_focusing_a_call_sends_its_trace_before_its_live_samples():
@@ -67,4 +68,4 @@ async def test_focusing_a_call_sends_its_trace_before_its_live_samples():
         again = await read_until(ws, lambda m: m["type"] == "trace")
         assert again[-1]["call"] == "red-2"
         assert [m["call"] for m in again if m["type"] == "trace"] == ["red-2"]
-        assert "red-1" in hub.traces
+        assert hub.calls.get("red-1") is not None

@@ -158,7 +158,12 @@ class Subscriber:
         self._task: asyncio.Task | None = None
         self.closed = False
 
+    def can_see(self, team: str) -> bool:
+        """Whether `team` is inside this subscription's teams."""
+        return self.teams is None or team in self.teams
+
     def wants(self, team: str) -> bool:
+        """Whether this subscriber takes `team`'s messages now."""
         return self.subscribed and (self.teams is None or team in self.teams)
 
     def start(self) -> None:

@@ -3,7 +3,9 @@
 One asyncio process. `/publish` frames are decoded, validated and fed to one
 `Engine`; the messages and the flags they cause are queued per team and sent
 out by `feeds.hub.fanout` on a short tick (`tick_s`), encoded once per form.
-Supervisor actions (ack, snooze, note, action) are applied by
+A live call's hub-side state is one `HubCall` (feeds.hub.calls); a flag's
+supervisor state lives in the `FlagBook` (feeds.hub.flagbook). Supervisor
+requests (ack, snooze, note, action, history) are applied by
 `feeds.hub.commands`, committed to the `Store` and then broadcast to every
 subscriber of the call's team, the sender included. `/healthz` answers plain
 HTTP with counts. docs/hub.md describes the policies (slow subscribers, time
@@ -30,7 +32,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from feeds.core.config import DEFAULT, Config
-from feeds.core.engine import GC_THRESHOLDS, Engine
+from feeds.core.engine import GC_THRESHOLDS, CallState, Engine
 from feeds.core.flags import Flag
 from feeds.core.protocol import (
     MAX_MESSAGE_BYTES,
@@ -45,9 +47,10 @@ from feeds.core.protocol import (
     known_fields,
     validate,
 )
-from feeds.core.trace import Trace
-from feeds.hub.commands import command
+from feeds.hub import commands
+from feeds.hub.calls import UPDATE_SLOTS, CallTable, HubCall
 from feeds.hub.fanout import ESSENTIAL, SAMPLE, UPDATE, Encoded, Subscriber, TeamTick
+from feeds.hub.flagbook import FlagBook
 from feeds.hub.store import Store, default_path
 
 #: websockets closes a connection on a frame larger than this; frames between
@@ -55,7 +58,6 @@ from feeds.hub.store import Store, default_path
 HARD_MAX_SIZE = 4 * MAX_MESSAGE_BYTES
 #: Housekeeping runs this often; call_updates go out in UPDATE_SLOTS steps a second.
 HOUSEKEEPING_S = 0.05
-UPDATE_SLOTS = 20
 #: What a batch may hold.
 ITEM_TYPES = PRODUCER_TYPES - {"batch"}
 #: Errors sent back for one frame; the rest are only counted.
@@ -63,7 +65,7 @@ MAX_ERRORS_PER_FRAME = 20
 
 
 class Hub:
-    """The hub's state: one engine, open flags with supervisor state, subscribers."""
+    """The hub's state: one engine, its live calls, the flag book, the connections."""
 
     def __init__(
         self,
@@ -78,6 +80,8 @@ class Hub:
         max_behind_s: float = 10.0,
     ) -> None:
         self.engine = Engine(config)
+        self.calls = CallTable()
+        self.book = FlagBook(store)
         self.store = store
         self.tick_s = tick_s
         self.quiet_s = quiet_s
@@ -88,19 +92,12 @@ class Hub:
         self.max_behind_s = max_behind_s
         self.subscribers: set[Subscriber] = set()
         self.producers: dict[ServerConnection, bool] = {}  # connection -> binary form
-        self.owner: dict[str, ServerConnection] = {}
-        self.flags: dict[str, Message] = {}  # open flags, as flag messages with hub state
-        self.restored: dict[str, Message] = store.open_flags() if store else {}
-        self.seen: dict[str, tuple[float, float]] = {}  # call -> (event t, monotonic)
-        self.traces: dict[str, Trace] = {}  # live call -> its last minutes in 1 s bins
-        # calls changed since their last call_update, in UPDATE_SLOTS slots by hash, so each
-        # housekeeping step (HOUSEKEEPING_S) updates one slot and no step does all calls
-        self.dirty: list[set[str]] = [set() for _ in range(UPDATE_SLOTS)]
         self.ticks: dict[str, TeamTick] = {}
         self.messages = 0  # producer messages taken
         self.counts: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
         self.closed_slow = 0
+        self._orphans_possible = False  # a call may have lost its producer
         self._flush_handle: asyncio.TimerHandle | None = None
         self.started = time.time()
 
@@ -136,15 +133,14 @@ class Hub:
             self._schedule_flush()
 
     def call_update(self, call_id: str) -> Message | None:
-        call = self.engine.calls.get(call_id)
-        return None if call is None else {"type": "call_update", **self.call_state(call_id)}
+        call = self.calls.get(call_id)
+        return None if call is None else {"type": "call_update", **self.call_state(call)}
 
-    def call_state(self, call_id: str) -> Message:
+    @staticmethod
+    def call_state(call: HubCall) -> Message:
         """A live call's running state plus its last complete second (the `*_1s` fields)."""
-        state = self.engine.calls[call_id].snapshot()
-        trace = self.traces.get(call_id)
-        if trace is not None:
-            trace.fill(state)
+        state = call.state.snapshot()
+        call.trace.fill(state)
         return state
 
     # --- producers ----------------------------------------------------------
@@ -152,86 +148,64 @@ class Hub:
     def ingest_sample(self, msg: Message, ws: ServerConnection | None, now: float) -> None:
         """`ingest` for the most frequent message: a sample from the call's own producer."""
         call_id = msg["call"]
-        call = self.engine.calls.get(call_id)
-        if call is None or self.owner.get(call_id) is not ws:
+        call = self.calls.get(call_id)
+        if call is None or call.owner is not ws:
             self.ingest(msg, ws, now)  # the general path raises the right error
             return
-        flags = call.sample(msg)
-        self.traces[call_id].add(msg["t"], msg, call.cust.active, call.agent_party.active)
+        state = call.state
+        flags = state.sample(msg)
+        call.trace.add(msg["t"], msg, state.cust.active, state.agent_party.active)
         self.messages += 1
         for flag in flags:
-            self._flag(flag, call.team, call.agent)
-        self.seen[call_id] = (msg["t"], now)
-        self.dirty[hash(call_id) % UPDATE_SLOTS].add(call_id)
+            self._flag(flag, state)
+        self.calls.heard(call, msg["t"], now)
         if self.subscribers:
-            tick = self.ticks.get(call.team) or self._tick(call.team)
+            tick = self.ticks.get(state.team) or self._tick(state.team)
             tick.add(SAMPLE, call_id, Encoded(known_fields(msg)))
 
     def ingest(self, msg: Message, ws: ServerConnection | None, now: float) -> None:
         """Apply one validated producer message; raise ProtocolError if it does not fit."""
         call_id = msg["call"]
-        owner = self.owner.get(call_id)
-        if owner is not None and owner is not ws and owner in self.producers:
+        call = self.calls.get(call_id)
+        if (call is not None and call.owner is not None and call.owner is not ws
+                and call.owner in self.producers):
             raise ProtocolError(
                 f"{msg['type']}.call: call {call_id!r} is published by another producer",
                 code="not_owner")
-        call = self.engine.calls.get(call_id)
-        old_team = None if call is None else call.team
+        old_team = None if call is None else call.state.team
         flags = self.engine.process(msg)
         kind = msg["type"]
         if kind == "call_start":
-            call = self.engine.calls[call_id]
-            self.traces[call_id] = Trace()
-        elif kind == "sample":
-            assert call is not None
-            self.traces[call_id].add(msg["t"], msg, call.cust.active, call.agent_party.active)
-        if ws is not None and owner is not ws:  # a new call, or its producer reconnected
-            self.owner[call_id] = ws
-        assert call is not None
+            call = self.calls.start(self.engine.calls[call_id], ws, now)
+        assert call is not None  # the engine raised for any other message of an unknown call
+        state = call.state
+        if kind == "sample":
+            call.trace.add(msg["t"], msg, state.cust.active, state.agent_party.active)
+        if ws is not None:  # a new call, or its producer reconnected
+            call.owner = ws
+        else:
+            self._orphans_possible = True
         self.messages += 1
         for flag in flags:
-            self._flag(flag, call.team, call.agent)
+            self._flag(flag, state)
         if kind == "call_end":
-            self.owner.pop(call_id, None)
-            self.seen.pop(call_id, None)
-            self.traces.pop(call_id, None)
-            self.dirty[hash(call_id) % UPDATE_SLOTS].discard(call_id)
+            self.calls.end(call_id)
             if self.store is not None:
-                self.store.put_summary(call.summary())
+                self.store.put_summary(state.summary())
         else:
-            self.seen[call_id] = (msg["t"], now)
-            self.dirty[hash(call_id) % UPDATE_SLOTS].add(call_id)
+            self.calls.heard(call, msg["t"], now)
         if not self.subscribers:
             return
-        team = old_team or call.team
+        team = old_team or state.team
         forwarded = Encoded(known_fields(msg))
         self._tick(team).add(SAMPLE if kind == "sample" else ESSENTIAL, call_id, forwarded)
-        if call.team != team:  # transferred to another team: its subscribers get the call
-            self._tick(call.team).add(ESSENTIAL, call_id, Encoded(self.call_update(call_id)))
+        if state.team != team:  # transferred to another team: its subscribers get the call
+            self._tick(state.team).add(ESSENTIAL, call_id, Encoded(self.call_update(call_id)))
 
-    def _flag(self, flag: Flag, team: str, agent: str) -> None:
-        msg = flag.to_message()
-        msg["team"] = team
-        msg["agent"] = agent
-        previous = self.flags.get(flag.id) or self.restored.pop(flag.id, None)
-        if flag.state == "raised" and previous and previous["state"] in ("acked", "snoozed"):
-            for key in ("state", "by", "note", "until", "at"):
-                if key in previous:
-                    msg[key] = previous[key]
-            if msg["state"] == "snoozed" and msg["until"] <= time.time():
-                msg["state"] = "raised"
-        elif previous:
-            for key in ("by", "note", "at"):
-                if key in previous:
-                    msg[key] = previous[key]
-        if msg["state"] == "cleared":
-            self.flags.pop(flag.id, None)
-        else:
-            self.flags[flag.id] = msg
+    def _flag(self, flag: Flag, call: CallState) -> None:
+        msg = self.book.transition(flag, call.team, call.agent, time.time())
         self.counts["flags"] += 1
-        if self.store is not None:
-            self.store.put_flag(msg)
-        self.broadcast(team, msg, flag.call)
+        self.broadcast(call.team, msg, flag.call)
 
     async def producer(self, ws: ServerConnection) -> None:
         self.producers[ws] = False
@@ -272,16 +246,13 @@ class Hub:
                     self.errors[exc.code] += 1
         finally:
             del self.producers[ws]
+            self._orphans_possible = True
 
     # --- subscribers ----------------------------------------------------------
 
-    def visible(self, sub: Subscriber, team: str) -> bool:
-        return sub.teams is None or team in sub.teams
-
     def snapshot(self, sub: Subscriber) -> Message:
-        calls = [self.call_state(i) for i, c in self.engine.calls.items()
-                 if self.visible(sub, c.team)]
-        flags = [f for f in self.flags.values() if self.visible(sub, f["team"])]
+        calls = [self.call_state(c) for c in self.calls if sub.can_see(c.state.team)]
+        flags = [f for f in self.book if sub.can_see(f["team"])]
         return {"type": "snapshot", "calls": calls, "flags": flags}
 
     def _drop_subscriber(self, sub: Subscriber, reason: str) -> None:
@@ -299,8 +270,7 @@ class Hub:
                 sub.binary = not isinstance(frame, str)
                 self.counts["frames_in"] += 1
                 try:
-                    msg = decode_frame(frame, SUBSCRIBER_TYPES)
-                    await command(self, sub, msg)
+                    await self.request(sub, decode_frame(frame, SUBSCRIBER_TYPES))
                 except ProtocolError as exc:
                     self.errors[exc.code] += 1
                     sub.push_messages([exc.to_message()])
@@ -308,14 +278,53 @@ class Hub:
             self.subscribers.discard(sub)
             await sub.stop()
 
+    async def request(self, sub: Subscriber, msg: Message) -> None:
+        """Apply one valid message of a subscriber; raise ProtocolError if it does not fit."""
+        kind = msg["type"]
+        if kind == "subscribe":
+            self.subscribe(sub, msg)
+            return
+        if not sub.subscribed:
+            raise ProtocolError(f"{kind}: send a subscribe first", code="not_subscribed")
+        wall = time.time()
+        out: commands.Broadcast = None
+        if kind in ("ack", "snooze"):
+            out = await commands.flag_action(self.book, self.calls, sub, msg, wall)
+        elif kind == "note":
+            out = await commands.note(self.calls, self.store, sub, msg, wall)
+        elif kind == "action":
+            out = await commands.action(self.calls, self.producers, sub, msg, wall)
+            self.counts["controls"] += 1
+        elif kind == "history":
+            sub.push_messages([await commands.history(self.calls, self.store, sub, msg)])
+        if out is not None:
+            team, message = out
+            self.broadcast(team, message, message["call"])
+
+    def subscribe(self, sub: Subscriber, msg: Message) -> None:
+        """(Re)subscribe: new teams, detail and focus, answered by a snapshot."""
+        self.flush()  # what is queued is already in the snapshot below
+        first = not sub.subscribed
+        teams = msg.get("teams")
+        sub.teams = None if teams is None else frozenset(teams)
+        sub.detail = msg.get("detail", "samples")
+        focused = sub.focus
+        sub.focus = frozenset(msg.get("focus", ()))
+        sub.user = msg.get("user", sub.user)
+        sub.batch = msg.get("batch", False)
+        sub.subscribed = True
+        self.subscribers.add(sub)
+        out = [self.hello()] if first else []
+        sub.push_messages([*out, self.snapshot(sub), *self.traces_for(sub, focused)])
+
     def traces_for(self, sub: Subscriber, focused: frozenset[str]) -> list[Message]:
         """`trace` messages for the calls this subscription newly focuses (visible, live),
         so a detail view plots the last minutes at once; live samples follow them."""
         out = []
         for call_id in sorted(sub.focus - focused):
-            call = self.engine.calls.get(call_id)
-            if call is not None and self.visible(sub, call.team):
-                out.append(self.traces[call_id].message(call_id, call.snapshot()))
+            call = self.calls.get(call_id)
+            if call is not None and sub.can_see(call.state.team):
+                out.append(call.trace.message(call_id, call.state.snapshot()))
         return out
 
     def hello(self) -> Message:
@@ -326,13 +335,11 @@ class Hub:
 
     def advance_quiet_calls(self, now: float) -> None:
         """Move quiet on-hold calls' event time on by the wall time since their last message."""
-        for call_id, call in list(self.engine.calls.items()):
-            if not call.on_hold:
-                continue
-            t, seen = self.seen.get(call_id, (call.t, now))
-            if now - seen >= self.quiet_s:
-                for flag in self.engine.advance(call_id, t + (now - seen)):
-                    self._flag(flag, call.team, call.agent)
+        for call in list(self.calls):
+            state = call.state
+            if state.on_hold and call.quiet_for(now) >= self.quiet_s:
+                for flag in self.engine.advance(state.id, call.seen_t + call.quiet_for(now)):
+                    self._flag(flag, state)
 
     def end_orphans(self, now: float) -> None:
         """End calls whose producer is gone and that have been silent for `orphan_s`.
@@ -340,17 +347,17 @@ class Hub:
         Without this a producer that dies mid-call leaves its calls on every board
         for ever. The call ends at its last event time plus the silence, reason
         "producer gone", exactly as if the producer had sent that `call_end`.
-        Every call of a live producer is skipped without a scan: looking at all
-        5,000 calls four times a second held the event loop ~3 ms each time.
+        Nothing is scanned until a producer has gone: looking at all 5,000 calls
+        four times a second held the event loop ~3 ms each time.
         """
-        if (self.engine.calls.keys() <= self.owner.keys()
-                and all(ws in self.producers for ws in set(self.owner.values()))):
+        if not self._orphans_possible:
             return
-        for call_id, call in list(self.engine.calls.items()):
-            t, seen = self.seen.get(call_id, (call.t, now))
-            if now - seen >= self.orphan_s and self.owner.get(call_id) not in self.producers:
-                end = {"type": "call_end", "call": call_id, "t": t + (now - seen),
-                       "reason": "producer gone"}
+        orphans = [c for c in self.calls if c.owner not in self.producers]
+        self._orphans_possible = bool(orphans)
+        for call in orphans:
+            if call.quiet_for(now) >= self.orphan_s:
+                end = {"type": "call_end", "call": call.state.id,
+                       "t": call.seen_t + call.quiet_for(now), "reason": "producer gone"}
                 self.ingest(end, None, now)
                 self.counts["orphans_ended"] += 1
 
@@ -359,26 +366,21 @@ class Hub:
 
         Each slot comes round once a second: at most one update per call per second.
         """
-        dirty, self.dirty[slot] = self.dirty[slot], set()
+        changed = self.calls.take_changed(slot)
         summary = [s for s in self.subscribers if s.detail == "summary"]
         if not summary:
             return
         every = any(s.teams is None for s in summary)
         teams = set().union(*(s.teams or () for s in summary))
-        for call_id in dirty:
-            call = self.engine.calls.get(call_id)
-            if call is not None and (every or call.team in teams):
-                update = {"type": "call_update", **self.call_state(call_id)}
-                self._tick(call.team).add(UPDATE, call_id, Encoded(update))
+        for call_id in changed:
+            call = self.calls.get(call_id)
+            if call is not None and (every or call.state.team in teams):
+                update = {"type": "call_update", **self.call_state(call)}
+                self._tick(call.state.team).add(UPDATE, call_id, Encoded(update))
 
     def expire_snoozes(self, wall: float) -> None:
-        for flag in list(self.flags.values()):
-            if flag["state"] == "snoozed" and flag["until"] <= wall:
-                flag["state"] = "raised"
-                del flag["until"]
-                if self.store is not None:
-                    self.store.put_flag(dict(flag))
-                self.broadcast(flag["team"], dict(flag), flag["call"])
+        for flag in self.book.expire_snoozes(wall):
+            self.broadcast(flag["team"], flag, flag["call"])
 
     async def housekeeping(self) -> None:
         """Timers that run on wall time: quiet holds, snoozes, call_updates, slow subscribers."""
@@ -406,8 +408,8 @@ class Hub:
             "uptime_s": round(time.time() - self.started, 1),
             "connections": {"producers": len(self.producers),
                             "subscribers": len(self.subscribers)},
-            "calls": len(self.engine.calls),
-            "open_flags": len(self.flags),
+            "calls": len(self.calls),
+            "open_flags": len(self.book),
             "counts": {"messages": self.messages, **self.counts},
             "errors": dict(self.errors),
             "errors_total": sum(self.errors.values()),
