@@ -17,7 +17,7 @@ from tests.replaykit import EXPECTED_RAISED, scenario
 from tui.cli import build_parser, main
 
 FLOORWATCH = Path(sys.executable).with_name("floorwatch")
-FLAG_FIELDS = ["id", "call", "t", "kind", "rule", "severity", "state", "evidence"]
+FLAG_FIELDS = ["id", "call", "t", "kind", "rule", "severity", "state", "evidence", "values"]
 
 
 def _floorwatch(*args: str) -> subprocess.CompletedProcess[str]:

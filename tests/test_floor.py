@@ -21,6 +21,11 @@ def flag(call: str, rule: str, kind: str, state: str = "raised", severity: int =
             "evidence": f"{rule} evidence", **extra}
 
 
+def feed(floor: Floor, msgs: list[dict], wall: float) -> None:
+    for msg in msgs:
+        floor.apply(msg, wall)
+
+
 def connected(floor: Floor, wall: float = 0.0) -> None:
     floor.apply({"type": "status", "state": "connected", "url": "ws://127.0.0.1:1",
                  "attempt": 0}, wall)
@@ -28,7 +33,7 @@ def connected(floor: Floor, wall: float = 0.0) -> None:
 
 def test_intervene_call_sorts_first_and_acked_after_raised():
     floor = Floor()
-    floor.apply_all([
+    feed(floor, [
         start("c1", "ann", t=T0),
         start("c2", "bob", t=T0 + 1),
         start("c3", "cid", t=T0 + 2),
@@ -50,7 +55,7 @@ def test_intervene_call_sorts_first_and_acked_after_raised():
 
 def test_cleared_and_snoozed_flags_leave_the_need_order():
     floor = Floor()
-    floor.apply_all([start("c1", "ann"), start("c2", "bob", t=T0 + 5),
+    feed(floor, [start("c1", "ann"), start("c2", "bob", t=T0 + 5),
                      flag("c2", "hold_long", "intervene")], 0.0)
     assert floor.order() == ["c2", "c1"]
     floor.apply(flag("c2", "hold_long", "intervene", state="snoozed", until=T0 + 400), 0.0)
@@ -83,7 +88,7 @@ def test_updates_between_frames_coalesce_into_one_row():
 def test_hold_timer_runs_while_live_and_freezes_when_the_feed_drops():
     floor = Floor()
     connected(floor)
-    floor.apply_all([
+    feed(floor, [
         start("c1", "ann", t=T0),
         {"type": "event", "call": "c1", "t": T0 + 10, "event": "hold_start"},
     ], wall=100.0)
@@ -104,7 +109,7 @@ def test_hold_timer_runs_while_live_and_freezes_when_the_feed_drops():
 
 def test_hold_end_adds_to_the_ended_holds_and_hub_totals_are_not_counted_twice():
     floor = Floor()
-    floor.apply_all([
+    feed(floor, [
         start("c1", "ann"),
         {"type": "event", "call": "c1", "t": T0 + 10, "event": "hold_start"},
         {"type": "event", "call": "c1", "t": T0 + 40, "event": "hold_end"},
@@ -122,7 +127,7 @@ def test_hold_end_adds_to_the_ended_holds_and_hub_totals_are_not_counted_twice()
 
 def test_snapshot_replaces_the_floor_and_keeps_open_flags():
     floor = Floor()
-    floor.apply_all([start("old", "zed")], 0.0)
+    feed(floor, [start("old", "zed")], 0.0)
     floor.take(0.0)
     floor.apply({"type": "snapshot",
                  "calls": [{"call": "c9", "agent": "ann", "team": "red", "started": T0,
@@ -140,7 +145,7 @@ def test_snapshot_replaces_the_floor_and_keeps_open_flags():
 
 def test_bad_messages_are_reported_by_field_and_nothing_else_is_lost():
     floor = Floor()
-    floor.apply_all([
+    feed(floor, [
         start("c1", "ann"),
         {"type": "call_start", "call": "c2", "t": "soon", "agent": "bob", "team": "red"},
         {"type": "flag", "id": "x", "call": "c1", "t": T0, "kind": "panic", "rule": "r",
@@ -174,7 +179,7 @@ def test_flag_before_its_call_is_kept_and_batches_are_unpacked():
 
 def test_filters_by_team_kind_and_text():
     floor = Floor()
-    floor.apply_all([
+    feed(floor, [
         start("c1", "ann", team="red", queue="billing", agent_name="Ann Lee"),
         start("c2", "bob", team="blue", queue="sales"),
         start("c3", "cid", team="blue", queue="billing"),
@@ -190,9 +195,9 @@ def test_filters_by_team_kind_and_text():
 
 def test_detail_keeps_samples_timeline_and_flag_evidence():
     floor = Floor()
-    floor.apply_all([start("c1", "ann"), start("c2", "bob")], 0.0)
+    feed(floor, [start("c1", "ann"), start("c2", "bob")], 0.0)
     floor.focus("c1")  # only the call on the detail screen keeps detail points
-    floor.apply_all([
+    feed(floor, [
         {"type": "sample", "call": "c2", "t": T0 + 1, "dt": 1.0, "cust_db": -20.0},
         {"type": "sample", "call": "c1", "t": T0 + 1, "dt": 1.0, "cust_db": -30.0,
          "cust_pitch": 180.0, "agent_db": None},
@@ -228,7 +233,7 @@ def test_detail_keeps_samples_timeline_and_flag_evidence():
 
 def test_ended_calls_feed_the_coaching_queue_and_agent_summary():
     floor = Floor()
-    floor.apply_all([
+    feed(floor, [
         start("c1", "ann"),
         flag("c1", "talk_over", "coach"),
         {"type": "call_end", "call": "c1", "t": T0 + 60},
@@ -265,7 +270,7 @@ def test_incremental_need_order_matches_a_full_sort():
     rng = random.Random(3)
     floor = Floor()
     teams = frozenset({"red", "blue"})
-    floor.apply_all([start(f"c{i}", f"a{i}", team=("red", "blue")[i % 2], t=T0 + i)
+    feed(floor, [start(f"c{i}", f"a{i}", team=("red", "blue")[i % 2], t=T0 + i)
                      for i in range(60)], 0.0)
     rules = [("hold_long", "intervene"), ("transfers", "intervene"), ("talk_over", "coach"),
              ("deescalated", "kudos")]
@@ -300,7 +305,7 @@ def test_sparklines_follow_the_hubs_one_second_means_not_the_last_sample():
     floor.apply(start("c1", "ann"), 0.0)
     floor.apply(_update(T0 + 0.9, None), 0.0)  # no complete second: nothing to plot yet
     assert floor.take(0.0).rows["c1"].trend("cust_db") == ()
-    floor.apply_all([
+    feed(floor, [
         _update(T0 + 1.1, T0, cust_db=-30.0, agent_db=-25.0),
         _update(T0 + 1.6, T0, cust_db=-30.0, agent_db=-25.0),  # same second: not twice
         _update(T0 + 2.1, T0 + 1, cust_db=-20.0),
@@ -321,7 +326,7 @@ def test_sparklines_follow_the_hubs_one_second_means_not_the_last_sample():
 
 def test_an_opened_call_plots_the_hubs_trace_then_its_live_samples():
     floor = Floor()
-    floor.apply_all([start("c1", "ann"), _update(T0 + 3.1, T0 + 2, cust_db=-28.0)], 0.0)
+    feed(floor, [start("c1", "ann"), _update(T0 + 3.1, T0 + 2, cust_db=-28.0)], 0.0)
     floor.focus("c1")
     # until the trace arrives the plots show what the board had
     assert [(p.t, p.cust_db) for p in floor.detail("c1").points] == [(T0 + 2, -28.0), (
@@ -332,7 +337,7 @@ def test_an_opened_call_plots_the_hubs_trace_then_its_live_samples():
              "cust_spike": [False, False, True], "agent_spike": [False, False, False],
              "cust_db_base": -30.0}
     floor.apply(trace, 0.0)
-    floor.apply_all([
+    feed(floor, [
         {"type": "sample", "call": "c1", "t": T0 + 3.25, "dt": 0.25, "cust_db": -10.0},
         {"type": "sample", "call": "c1", "t": T0 + 3.5, "dt": 0.25, "cust_db": -14.0},
         {"type": "sample", "call": "c1", "t": T0 + 3.75, "dt": 0.25, "cust_db": None},
@@ -345,7 +350,7 @@ def test_an_opened_call_plots_the_hubs_trace_then_its_live_samples():
                  "cust_db": -11.0}, 0.0)
     assert floor.take(0.0).rows["c1"].trend("cust_db")[-1] == -12.0  # the board moves too
     # a trace for a call nobody has open is not kept; a broken one names its field
-    floor.apply_all([start("c2", "bob"), {**trace, "call": "c2"}], 0.0)
+    feed(floor, [start("c2", "bob"), {**trace, "call": "c2"}], 0.0)
     assert floor.detail("c2").points == ()
     floor.apply({**trace, "cust_pitch": [1.0]}, 0.0)
     assert floor.take(0.0).errors == ("trace.cust_pitch: expected 3 items like cust_db, "

@@ -15,7 +15,7 @@ from feeds.core.replay import Pacer, StrictStop, event_time, paced, replay
 from tests.replaykit import END, EXPECTED_RAISED, T0, scenario
 from tui.cli import main
 
-FLAG_FIELDS = ["id", "call", "t", "kind", "rule", "severity", "state", "evidence"]
+FLAG_FIELDS = ["id", "call", "t", "kind", "rule", "severity", "state", "evidence", "values"]
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ Kept free of widgets so every screen formats a number the same way.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from rich.text import Text
@@ -62,27 +61,19 @@ def flag_line(flag: FlagView, now: float) -> Text:
     return text
 
 
-_DB = re.compile(r"([+-]\d+(?:\.\d+)?) dB over")
-_ST = re.compile(r"([+-]\d+(?:\.\d+)?) semitones")
-_FOR = re.compile(r"for (\d+(?:\.\d+)?) s of their speech")
-_TIMES = re.compile(r"(\d+) times in (\d+) s")
-_CALMED = re.compile(r"calmed (\d+(?:\.\d+)?) s after")
-
-
-def _num(pattern: re.Pattern[str], text: str) -> str | None:
-    found = pattern.search(text)
-    return found.group(1) if found else None
+def _num(value: float) -> str:
+    """A number as the evidence sentence shows it: no trailing `.0`."""
+    return f"{value:g}"
 
 
 def why(row: CallRow, now: float) -> str:
-    """The most urgent open flag's evidence in a few words, for the board's WHY column:
-    the numbers that made it, live where the board knows them (a running hold)."""
+    """The most urgent open flag's numbers in a few words, for the board's WHY column:
+    from the flag's `values`, live where the board knows them (a running hold)."""
     flags = [f for f in row.flags if f.state != "snoozed"] or list(row.flags)
     if not flags:
         return ""
     flag = flags[0]
-    text = flag.evidence
-    rule = flag.rule
+    rule, values = flag.rule, flag.values
     if rule == "hold_long" and row.on_hold:
         return f"hold {duration(row.hold_time(now))}"
     if rule == "hold_total":
@@ -91,18 +82,13 @@ def why(row: CallRow, now: float) -> str:
         return f"{row.transfers} transfers"
     if rule in ("customer_distress", "agent_raised_voice"):
         who = "cust" if rule == "customer_distress" else "agent"
-        parts = [f"{v} dB" for v in (_num(_DB, text),) if v]
-        parts += [f"{v} st" for v in (_num(_ST, text),) if v]
-        lasted = _num(_FOR, text)
+        parts = [f"{values['db']:+.1f} dB"] if "db" in values else []
+        parts += [f"{values['st']:+.1f} st"] if "st" in values else []
         if parts:
-            tail = f" {float(lasted):g} s" if lasted else ""
+            tail = f" {_num(values['sustain_s'])} s" if "sustain_s" in values else ""
             return f"{who} {', '.join(parts)}{tail}"
-    if rule == "talk_over":
-        found = _TIMES.search(text)
-        if found:
-            return f"{found.group(1)} talk-overs in {found.group(2)} s"
-    if rule == "deescalated":
-        calmed = _num(_CALMED, text)
-        if calmed:
-            return f"calmed in {float(calmed):g} s"
-    return text
+    if rule == "talk_over" and "count" in values and "window_s" in values:
+        return f"{values['count']:.0f} talk-overs in {values['window_s']:.0f} s"
+    if rule == "deescalated" and "calmed_s" in values:
+        return f"calmed in {_num(values['calmed_s'])} s"
+    return flag.evidence

@@ -31,6 +31,16 @@ def _signed(value: float | None, unit: str) -> str:
     return "n/a" if value is None else f"{value:+.1f} {unit}"
 
 
+def _peaks(change: SpikeChange) -> dict[str, float]:
+    """A spike's peaks as a flag's values, as the evidence shows them (one decimal)."""
+    out = {}
+    if change.db_peak is not None:
+        out["peak_db"] = round(change.db_peak, 1)
+    if change.st_peak is not None:
+        out["peak_st"] = round(change.st_peak, 1)
+    return out
+
+
 class CallState:
     """Everything known about one live call, and the rules that judge it."""
 
@@ -124,18 +134,22 @@ class CallState:
 
     # --- flag bookkeeping -------------------------------------------------
 
-    def _raise(self, rule: str, t: float, evidence: str) -> Flag:
+    # Each flag's evidence sentence and its `values` are written together, here and in
+    # the rules below: the numbers a sentence states are its values (docs/rules.md).
+
+    def _raise(self, rule: str, t: float, evidence: str, values: dict[str, float]) -> Flag:
         n = self.episodes.get(rule, 0) + 1
         self.episodes[rule] = n
         severity = getattr(self.config.rules, rule).severity
         flag = Flag(f"{self.id}:{rule}:{n}", self.id, t, RULE_KINDS[rule], rule, severity,
-                    "raised", evidence)
+                    "raised", evidence, values)
         self.open[rule] = flag
         return flag
 
-    def _clear(self, rule: str, t: float, evidence: str) -> Flag | None:
+    def _clear(self, rule: str, t: float, evidence: str,
+               values: dict[str, float]) -> Flag | None:
         flag = self.open.pop(rule, None)
-        return None if flag is None else flag.with_state("cleared", t, evidence)
+        return None if flag is None else flag.with_state("cleared", t, evidence, values)
 
     # --- time -----------------------------------------------------------
 
@@ -154,19 +168,23 @@ class CallState:
         held = t - self.hold_started
         if held >= rules.hold_long.seconds and "hold_long" not in self.open:
             at = self.hold_started + rules.hold_long.seconds
+            limit = rules.hold_long.seconds
             out.append(self._raise(
                 "hold_long", at,
-                f"customer on hold for {rules.hold_long.seconds:.0f} s with no check-in "
-                f"(threshold {rules.hold_long.seconds:.0f} s)",
+                f"customer on hold for {limit:.0f} s with no check-in "
+                f"(threshold {limit:.0f} s)",
+                {"hold_s": round(limit, 1), "threshold_s": round(limit, 1)},
             ))
         total = self.hold_total + held
         if total >= rules.hold_total.seconds and "hold_total" not in self.raised_once:
             self.raised_once.add("hold_total")
             at = t - (total - rules.hold_total.seconds)
+            limit = rules.hold_total.seconds
             out.append(self._raise(
                 "hold_total", at,
-                f"holds on this call add up to {rules.hold_total.seconds:.0f} s "
-                f"over {self.holds} hold(s) (threshold {rules.hold_total.seconds:.0f} s)",
+                f"holds on this call add up to {limit:.0f} s "
+                f"over {self.holds} hold(s) (threshold {limit:.0f} s)",
+                {"total_s": round(limit, 1), "holds": self.holds, "threshold_s": round(limit, 1)},
             ))
         return out
 
@@ -202,16 +220,24 @@ class CallState:
             self.distress_raised_at = t
             self.agent_raised_during_distress = self.agent_party.active
             parts = []
+            values: dict[str, float] = {}
             if change.db_excess is not None and change.db_excess >= rule.db:
                 parts.append(f"customer loudness {change.db_excess:+.1f} dB over their baseline "
                              f"({base_db:.1f} dBFS)")
+                values["db"] = round(change.db_excess, 1)
+                values["base_db"] = round(base_db, 1)
             if change.st_excess is not None and change.st_excess >= rule.semitones:
                 parts.append(f"customer pitch {change.st_excess:+.1f} semitones over their "
                              f"baseline ({base_hz:.0f} Hz)")
+                values["st"] = round(change.st_excess, 1)
+                values["base_hz"] = round(base_hz, 1)
+            values.update(sustain_s=round(rule.sustain_s, 1), threshold_db=rule.db,
+                          threshold_st=rule.semitones)
             return [self._raise(
                 "customer_distress", t,
                 " and ".join(parts) + f" for {rule.sustain_s:.1f} s of their speech "
                 f"(thresholds +{rule.db:g} dB / +{rule.semitones:g} st)",
+                values,
             )]
         raised_at = self.distress_raised_at if self.distress_raised_at is not None else t
         lasted = t - raised_at
@@ -220,6 +246,7 @@ class CallState:
             "customer_distress", t,
             f"customer back near their baseline after {lasted:.1f} s "
             f"(peak {_signed(change.db_peak, 'dB')}, {_signed(change.st_peak, 'st')})",
+            {"lasted_s": round(lasted, 1), **_peaks(change)},
         )
         if cleared is not None:
             out.append(cleared)
@@ -233,6 +260,8 @@ class CallState:
                 f"customer calmed {lasted:.1f} s after distress was flagged "
                 f"(peak {_signed(change.db_peak, 'dB')}, {_signed(change.st_peak, 'st')}) "
                 f"with no raised agent voice (within {kudos.within_s:.0f} s)",
+                {"calmed_s": round(lasted, 1), **_peaks(change),
+                 "within_s": round(kudos.within_s, 1)},
             ))
         self.distress_raised_at = None
         return out
@@ -243,15 +272,21 @@ class CallState:
             if self.cust.active:
                 self.agent_raised_during_distress = True
             base_db, _ = self.agent_party.baselines()
+            values = {"base_db": round(base_db, 1), "sustain_s": round(rule.sustain_s, 1),
+                      "threshold_db": rule.db}
+            if change.db_excess is not None:
+                values["db"] = round(change.db_excess, 1)
             return [self._raise(
                 "agent_raised_voice", t,
                 f"agent loudness {_signed(change.db_excess, 'dB')} over their baseline "
                 f"({base_db:.1f} dBFS) for {rule.sustain_s:.1f} s of their speech "
                 f"(threshold +{rule.db:g} dB)",
+                values,
             )]
         cleared = self._clear(
             "agent_raised_voice", t,
             f"agent back near their baseline (peak {_signed(change.db_peak, 'dB')})",
+            _peaks(change),
         )
         return [] if cleared is None else [cleared]
 
@@ -271,7 +306,8 @@ class CallState:
                 self.hold_total += held
                 self.on_hold = False
                 cleared = self._clear(
-                    "hold_long", t, f"customer back from a {held:.0f} s hold")
+                    "hold_long", t, f"customer back from a {held:.0f} s hold",
+                    {"hold_s": round(held, 1)})
                 if cleared is not None:
                     out.append(cleared)
         elif kind == "transfer":
@@ -288,7 +324,7 @@ class CallState:
         # queue of a blind one) is a new voice: a new baseline, and the previous agent's
         # raised voice ends with their part in the call.
         cleared = self._clear(
-            "agent_raised_voice", t, f"agent changed (transferred to {msg['to']})")
+            "agent_raised_voice", t, f"agent changed (transferred to {msg['to']})", {})
         if cleared is not None:
             out.append(cleared)
         self.agent_party = self._new_agent_party()
@@ -305,6 +341,7 @@ class CallState:
                 "transfers", t,
                 f"customer transferred {self.transfers} times (to {path}); "
                 f"threshold {rule.count}",
+                {"count": self.transfers, "threshold": rule.count},
             ))
         return out
 
@@ -329,6 +366,8 @@ class CallState:
                 "talk_over", t,
                 f"agent talked over the customer {len(times)} times in {span:.0f} s "
                 f"(overlaps {durs}; threshold {rule.count} within {rule.window_s:.0f} s)",
+                {"count": len(times), "window_s": round(span, 1), "threshold": rule.count,
+                 "within_s": round(rule.window_s, 1)},
             )]
         return []
 
@@ -341,7 +380,8 @@ class CallState:
         reason = msg.get("reason")
         note = f"call ended ({reason})" if reason else "call ended"
         for rule in list(self.open):
-            out.append(self._clear(rule, t, f"{note}: {self.open[rule].evidence}"))
+            flag = self.open[rule]
+            out.append(self._clear(rule, t, f"{note}: {flag.evidence}", flag.values))
         return out
 
     # --- views ----------------------------------------------------------

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 #: Rule id -> kind. Rule ids are stable: recordings, tests and headless output name them.
@@ -24,7 +25,12 @@ OPEN_STATES = frozenset({"raised", "acked", "snoozed"})
 
 @dataclass(frozen=True, slots=True)
 class Flag:
-    """One flag transition, exactly the fields of the protocol's `flag` message."""
+    """One flag transition: the fields of the protocol's `flag` message, and `values`.
+
+    `values` (a documented extension) holds the numbers the evidence sentence states,
+    by name (docs/rules.md lists them per rule), so a UI shows them without reading
+    the sentence: the engine fills both in the same place.
+    """
 
     id: str
     call: str
@@ -34,15 +40,15 @@ class Flag:
     severity: int
     state: str
     evidence: str
+    values: Mapping[str, float] = field(default_factory=dict, hash=False)
 
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
 
-    def with_state(self, state: str, t: float, evidence: str | None = None) -> Flag:
-        if evidence is None:
-            evidence = self.evidence
-        return replace(self, state=state, t=t, evidence=evidence)
+    def with_state(self, state: str, t: float, evidence: str,
+                   values: Mapping[str, float]) -> Flag:
+        return replace(self, state=state, t=t, evidence=evidence, values=values)
 
     def to_message(self) -> dict[str, Any]:
         message = {"type": "flag"}
@@ -50,5 +56,8 @@ class Flag:
         return message
 
     @classmethod
-    def from_message(cls, message: dict[str, Any]) -> Flag:
-        return cls(**{name: message[name] for name in cls.__slots__})
+    def from_message(cls, message: Mapping[str, Any]) -> Flag:
+        """A flag from a valid `flag` message (one without `values` has none)."""
+        names = [f.name for f in fields(Flag) if f.name != "values"]
+        return cls(**{name: message[name] for name in names},
+                   values=dict(message.get("values") or {}))

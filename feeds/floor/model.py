@@ -16,7 +16,7 @@ The wall clock is always passed in; this module reads no clock.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
@@ -112,10 +112,6 @@ class Floor:
             handler(self, msg, wall)
         except FloorError as exc:
             self._errors.append(str(exc))
-
-    def apply_all(self, msgs: Iterable[Mapping[str, Any]], wall: float) -> None:
-        for msg in msgs:
-            self.apply(msg, wall)
 
     def _advance(self, t: float, wall: float) -> None:
         if t > self.t:

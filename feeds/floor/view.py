@@ -8,12 +8,13 @@ screen can hold on to what it was given while the model moves on.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from feeds.core.flags import KINDS, OPEN_STATES, RULE_KINDS
+from feeds.core.flags import KINDS, RULE_KINDS, STATES, Flag
 
 #: Seconds without any message after which a connected feed counts as stale.
 STALE_AFTER = 5.0
@@ -62,24 +63,12 @@ def number(value: Any) -> float:
 
 
 @dataclass(frozen=True, slots=True)
-class FlagView:
-    """One flag as the supervisor sees it, with who acked or snoozed it."""
+class FlagView(Flag):
+    """A flag as the supervisor sees it: the flag, plus who acked or snoozed it."""
 
-    id: str
-    call: str
-    t: float
-    kind: str
-    rule: str
-    severity: int
-    state: str
-    evidence: str
     by: str | None = None
     note: str | None = None
     until: float | None = None
-
-    @property
-    def is_open(self) -> bool:
-        return self.state in OPEN_STATES
 
     @property
     def badge(self) -> str:
@@ -88,13 +77,18 @@ class FlagView:
 
     @classmethod
     def from_message(cls, msg: Mapping[str, Any]) -> FlagView:
+        """A flag message from the hub, checked: a field the view needs that is missing or
+        of the wrong type is a FloorError naming it; `values` keeps only its numbers."""
         kind = msg.get("kind") or RULE_KINDS.get(str(msg.get("rule")), "")
         if kind not in KINDS:
             raise FloorError(f"flag.kind: expected one of {', '.join(KINDS)}, got {kind!r}")
         state = need_field(msg, "state", str)
-        if state not in ("raised", "cleared", "acked", "snoozed"):
+        if state not in STATES:
             raise FloorError(f"flag.state: unknown state {state!r}")
         until = msg.get("until")
+        values = msg.get("values")
+        numbers = {str(k): float(v) for k, v in values.items() if _is_number(v)} if isinstance(
+            values, Mapping) else {}
         return cls(
             id=need_field(msg, "id", str),
             call=need_field(msg, "call", str),
@@ -104,10 +98,15 @@ class FlagView:
             severity=int(need_field(msg, "severity", int)),
             state=state,
             evidence=str(msg.get("evidence") or ""),
+            values=MappingProxyType(numbers),
             by=msg.get("by") if isinstance(msg.get("by"), str) else None,
             note=msg.get("note") if isinstance(msg.get("note"), str) else None,
-            until=float(until) if isinstance(until, NUM) and not isinstance(until, bool) else None,
+            until=float(until) if _is_number(until) else None,
         )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, NUM) and not isinstance(value, bool) and math.isfinite(value)
 
 
 Trend = tuple[float | None, ...]

@@ -41,14 +41,21 @@ def test_wide_boards_give_the_room_to_sparklines_and_why():
     assert wide["cust"].width > cols["cust"].width and wide["why"].width >= 48
 
 
-def _row(rule: str, kind: str, evidence: str, *events: dict, state: str = "raised"):
+def _floor(*msgs: dict) -> Floor:
     floor = Floor()
-    floor.apply_all([
+    for msg in msgs:
+        floor.apply(msg, 0.0)
+    return floor
+
+
+def _row(rule: str, kind: str, evidence: str, *events: dict, values: dict | None = None):
+    floor = _floor(
         {"type": "call_start", "call": "c1", "t": T0, "agent": "ann", "team": "red"},
         *events,
         {"type": "flag", "id": f"c1:{rule}:1", "call": "c1", "t": T0 + 130, "kind": kind,
-         "rule": rule, "severity": 2, "state": state, "evidence": evidence},
-    ], 0.0)
+         "rule": rule, "severity": 2, "state": "raised", "evidence": evidence,
+         "values": values or {}},
+    )
     return floor.take(0.0).rows["c1"]
 
 
@@ -56,11 +63,14 @@ def test_why_says_the_most_urgent_flags_numbers_in_a_few_words():
     row = _row("customer_distress", "intervene",
                "customer loudness +10.1 dB over their baseline (-24.8 dBFS) and customer pitch "
                "+4.1 semitones over their baseline (144 Hz) for 3.0 s of their speech "
-               "(thresholds +8 dB / +4 st)")
+               "(thresholds +8 dB / +4 st)",
+               values={"db": 10.1, "base_db": -24.8, "st": 4.1, "base_hz": 144.0,
+                       "sustain_s": 3.0, "threshold_db": 8.0, "threshold_st": 4.0})
     assert why(row, T0 + 130) == "cust +10.1 dB, +4.1 st 3 s"
     row = _row("agent_raised_voice", "coach",
                "agent loudness +9.1 dB over their baseline (-26.0 dBFS) for 2.0 s of their "
-               "speech (threshold +8 dB)")
+               "speech (threshold +8 dB)",
+               values={"db": 9.1, "base_db": -26.0, "sustain_s": 2.0, "threshold_db": 8.0})
     assert why(row, T0 + 130) == "agent +9.1 dB 2 s"
     held = _row("hold_long", "intervene", "customer on hold for 120 s with no check-in",
                 {"type": "event", "call": "c1", "t": T0 + 10, "event": "hold_start"})
@@ -70,24 +80,50 @@ def test_why_says_the_most_urgent_flags_numbers_in_a_few_words():
                  for i in (1, 2)))
     assert why(row, T0 + 130) == "2 transfers"
     row = _row("talk_over", "coach", "agent talked over the customer 3 times in 95 s "
-               "(overlaps 1.5 s, 1.5 s, 1.5 s; threshold 3 within 120 s)")
+               "(overlaps 1.5 s, 1.5 s, 1.5 s; threshold 3 within 120 s)",
+               values={"count": 3, "window_s": 95.0, "threshold": 3, "within_s": 120.0})
     assert why(row, T0 + 130) == "3 talk-overs in 95 s"
-    row = _row("deescalated", "kudos", "customer calmed 12.5 s after distress was flagged")
+    row = _row("deescalated", "kudos", "customer calmed 12.5 s after distress was flagged",
+               values={"calmed_s": 12.5, "peak_db": 11.0})
     assert why(row, T0 + 130) == "calmed in 12.5 s"
-    # an evidence sentence in another form is shown as it is
+    # a flag without its numbers (another producer of flags) shows its sentence
     assert why(_row("talk_over", "coach", "odd"), T0) == "odd"
+    # the words of the sentence do not matter: only its values are read
+    row = _row("customer_distress", "intervene", "anything", values={"db": 9.0, "sustain_s": 3})
+    assert why(row, T0 + 130) == "cust +9.0 dB 3 s"
+
+
+def test_why_reads_what_the_engine_writes():
+    """The engine's values for each rule give the WHY column its numbers."""
+    from feeds.core.engine import Engine
+
+    engine = Engine()
+    msgs = [{"type": "call_start", "call": "c1", "t": T0, "agent": "ann", "team": "red"}]
+    msgs += [{"type": "event", "call": "c1", "t": T0 + i, "event": "transfer", "to": f"q{i}"}
+             for i in (1, 2)]
+    msgs += [{"type": "event", "call": "c1", "t": T0 + 3 + 5 * i, "event": "talk_over",
+              "by": "agent", "dur": 1.5} for i in range(3)]
+    raised = []
+    for msg in msgs:
+        raised.extend(f.to_message() for f in engine.process(msg))
+    floor = _floor(msgs[0], *msgs[1:], *({**f, "type": "flag"} for f in raised))
+    rows = floor.take(0.0).rows["c1"]
+    by_rule = {f["rule"]: f for f in raised}
+    assert by_rule["talk_over"]["values"] == {"count": 3, "window_s": 10.0, "threshold": 3,
+                                              "within_s": 120.0}
+    assert by_rule["transfers"]["values"] == {"count": 2, "threshold": 2}
+    assert why(rows, T0 + 20) == "2 transfers"
 
 
 def test_why_skips_a_snoozed_flag_for_an_open_one():
-    floor = Floor()
-    floor.apply_all([
+    floor = _floor(
         {"type": "call_start", "call": "c1", "t": T0, "agent": "ann", "team": "red"},
         {"type": "flag", "id": "c1:hold_total:1", "call": "c1", "t": T0 + 1, "kind": "coach",
          "rule": "hold_total", "severity": 1, "state": "raised", "evidence": "holds"},
         {"type": "flag", "id": "c1:transfers:1", "call": "c1", "t": T0 + 1,
          "kind": "intervene", "rule": "transfers", "severity": 2, "state": "snoozed",
          "evidence": "customer transferred 2 times", "until": T0 + 100},
-    ], 0.0)
+    )
     row = floor.take(0.0).rows["c1"]
     assert why(row, T0 + 2) == "holds Σ 0:00"
     assert why(floor.take(0.0).rows["c1"]._replace(flags=()), T0) == ""

@@ -81,10 +81,6 @@ class BoardScreen(FloorScreen):
         self.query_one(CountsBar).view = self._view_text()
 
     @property
-    def _filtering(self) -> bool:
-        return bool(self.kind or self.team or self.text)
-
-    @property
     def _team_set(self) -> frozenset[str]:
         return frozenset({self.team}) if self.team else frozenset()
 
