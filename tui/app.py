@@ -1,11 +1,13 @@
 """The floorwatch supervisor app: a hub client that shows who needs a supervisor now.
 
-A worker reads the feed and folds every message into `feeds.floor.Floor`; a
-timer takes an immutable frame from it at a fixed rate and hands it, inside
+A worker reads the feed and folds every message into `feeds.floor.model.Floor`;
+a timer takes an immutable frame from it at a fixed rate and hands it, inside
 one `batch_update`, to the screen on top. So a flood of messages costs one
-repaint per tick, and a quiet feed costs almost nothing. Screens ask the app
-to act (ack, snooze, note, listen/whisper/barge); the app sends the request
-to the hub and shows the result when the hub broadcasts it back.
+repaint per tick, and a quiet feed costs almost nothing. Each screen reads the
+floor through a `FloorReader` given when it is made, and asks for everything
+else with a Message (`FloorScreen.AckFlags`, `.OpenCall`, ...) handled here: the
+app sends the request to the hub and shows the result when the hub broadcasts
+it back.
 """
 
 from __future__ import annotations
@@ -14,16 +16,18 @@ import asyncio
 import gc
 import time
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
+from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from feeds.core.config import DEFAULT, Config
-from feeds.floor.model import Floor
+from feeds.floor.model import Floor, FloorReader
 from feeds.floor.view import FlagView, Frame
 from tui.feed import Feed
 from tui.screens.agents import AgentsScreen
@@ -54,12 +58,6 @@ class FloorwatchApp(App[None]):
 
     CSS_PATH = Path(__file__).parent / "styles" / "app.tcss"
     TITLE = "floorwatch"
-    MODES: ClassVar = {
-        "board": BoardScreen,
-        "alerts": AlertsScreen,
-        "coaching": CoachingScreen,
-        "agents": AgentsScreen,
-    }
     DEFAULT_MODE = "board"
     BINDINGS: ClassVar = [
         Binding("question_mark", "help", "Help"),
@@ -81,13 +79,22 @@ class FloorwatchApp(App[None]):
         export_dir: Path | None = None,
         theme: str | None = None,
     ) -> None:
+        self.floor = Floor()
+        reader = FloorReader(self.floor)
+        self.export_dir = export_dir or Path.cwd()
+        # Each mode's screen is made with the floor it reads (attributes down).
+        self.MODES = {
+            "board": partial(BoardScreen, reader),
+            "alerts": partial(AlertsScreen, reader),
+            "coaching": partial(CoachingScreen, reader, self.export_dir),
+            "agents": partial(AgentsScreen, reader),
+        }
         super().__init__()
+        self.reader = reader
         self.feed = feed
         self.config = config
         self.clock = clock
         self.refresh_hz = refresh_hz
-        self.export_dir = export_dir or Path.cwd()
-        self.floor = Floor()
         self.frame: Frame | None = None
         self._rung: set[str] = set()
         self._focus: str | None = None
@@ -141,14 +148,12 @@ class FloorwatchApp(App[None]):
         except NoMatches:
             self._redraw = True  # the screen is still composing: the whole floor next tick
 
+    @on(FloorScreen.Redraw)
     def redraw(self) -> None:
         """Redraw the top screen from the whole floor now (filters or screen changed)."""
         self._redraw = True
         if self.is_running:
             self.tick()
-
-    def frame_now(self) -> float:
-        return self.frame.now if self.frame is not None else self.floor.t
 
     def _announce(self, alerts: Iterable[FlagView]) -> None:
         """A newly raised intervene flag rings the bell once and raises a notification."""
@@ -176,13 +181,15 @@ class FloorwatchApp(App[None]):
         if self.current_mode != mode:
             await self.switch_mode(mode)
 
-    def open_call(self, call: str) -> None:
+    @on(FloorScreen.OpenCall)
+    def open_call(self, event: FloorScreen.OpenCall) -> None:
         """Show a call in detail, and ask the hub for its raw samples (the live plots)."""
-        self._set_focus(call)
+        self._set_focus(event.call)
         if isinstance(self.screen, DetailScreen):
             self.pop_screen()
-        self.push_screen(DetailScreen(call))
+        self.push_screen(DetailScreen(self.reader, event.call))
 
+    @on(FloorScreen.CloseCall)
     def close_call(self) -> None:
         if isinstance(self.screen, DetailScreen):
             self.pop_screen()
@@ -276,11 +283,17 @@ class FloorwatchApp(App[None]):
 
         self.run_worker(go(), group="send")
 
-    def act_on_flags(self, flags: Iterable[FlagView], what: str, pick_first: bool = True) -> None:
-        """Ack or snooze: from the board the call's most urgent raised flag, else the given."""
-        targets = [f for f in flags if f.is_open and (f.state == "raised" or not pick_first)]
-        if pick_first:
-            targets = targets[:1]
+    @on(FloorScreen.AckFlags)
+    def _ack(self, event: FloorScreen.AckFlags) -> None:
+        self.act_on_flags(event.flags, "ack")
+
+    @on(FloorScreen.SnoozeFlags)
+    def _snooze(self, event: FloorScreen.SnoozeFlags) -> None:
+        self.act_on_flags(event.flags, "snooze")
+
+    def act_on_flags(self, flags: Iterable[FlagView], what: str) -> None:
+        """Ack or snooze each of these flags that is still open."""
+        targets = [f for f in flags if f.is_open]
         if not targets:
             self.notify("no open flag to " + what, severity="warning", timeout=3)
             return
@@ -291,17 +304,22 @@ class FloorwatchApp(App[None]):
                 self.send({"type": "snooze", "flag": flag.id, "seconds": SNOOZE_SECONDS},
                           f"snoozed {flag.badge} {flag.call} for {SNOOZE_SECONDS / 60:.0f} min")
 
-    def ask_note(self, call: str) -> None:
+    @on(FloorScreen.WriteNote)
+    def ask_note(self, event: FloorScreen.WriteNote) -> None:
+        call = event.call
+
         def save(text: str | None) -> None:
             if text:
                 self.send({"type": "note", "call": call, "text": text}, f"note saved on {call}")
 
         self.push_screen(NoteScreen(call), callback=save)
 
-    def request_action(self, call: str, action: str) -> None:
-        self.send({"type": "action", "call": call, "action": action},
-                  f"{action} requested on {call}")
+    @on(FloorScreen.RequestAction)
+    def request_action(self, event: FloorScreen.RequestAction) -> None:
+        self.send({"type": "action", "call": event.call, "action": event.action},
+                  f"{event.action} requested on {event.call}")
 
+    @on(FloorScreen.LoadHistory)
     def request_history(self) -> None:
         since = self.floor.t - SHIFT_SECONDS if self.floor.t else None
         msg: dict[str, Any] = {"type": "history"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Footer
 
+from feeds.floor.model import FloorReader
 from feeds.floor.shift import agent_stats
 from feeds.floor.view import Frame
 from tui.format import duration
@@ -18,8 +19,8 @@ REFRESH_EVERY = 20
 class AgentsScreen(HistoryScreen):
     """Calls, average hold, transfers, talk-over rate and flags by kind, per agent."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, floor: FloorReader) -> None:
+        super().__init__(floor)
         self._frames = 0
 
     def compose(self) -> ComposeResult:
@@ -37,7 +38,7 @@ class AgentsScreen(HistoryScreen):
         self._frames += 1
         if not (full or frame.history_changed or self._frames % REFRESH_EVERY == 0):
             return
-        stats = agent_stats(self.floor_app.floor.ended_calls(), frame.rows.values())
+        stats = agent_stats(self.floor.ended_calls(), frame.rows.values())
         table = self.query_one(DataTable)
         keep = table.cursor_row
         table.clear()

@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer
 
+from feeds.floor.model import FloorReader
 from feeds.floor.view import FlagView, Frame
 from tui.screens.base import FloorScreen, clock_text
 from tui.widgets import CountsBar, StatusLine
@@ -23,8 +24,8 @@ class AlertsScreen(FloorScreen):
         Binding("enter", "open", "Detail", show=False),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, floor: FloorReader) -> None:
+        super().__init__(floor)
         self._shown: tuple[FlagView, ...] = ()
 
     def compose(self) -> ComposeResult:
@@ -41,14 +42,14 @@ class AlertsScreen(FloorScreen):
     def show_frame(self, frame: Frame, wall: float, full: bool) -> None:
         super().show_frame(frame, wall, full)
         self.query_one(CountsBar).view = "alerts, newest first"
-        alerts = tuple(self.floor_app.floor.alerts)
+        alerts = self.floor.alerts
         if alerts == self._shown:
             return
         table = self.query_one(DataTable)
         keep = table.cursor_row
         self._shown = alerts
         table.clear()
-        name = self.floor_app.floor.agent_name
+        name = self.floor.agent_name
         for i, flag in enumerate(alerts):
             style = f"bold {'reverse' if flag.state == 'raised' else ''}".strip()
             badge = Text(flag.badge, style=style if flag.kind == "intervene" else "bold")
@@ -67,17 +68,17 @@ class AlertsScreen(FloorScreen):
     def action_ack(self) -> None:
         flag = self._selected()
         if flag is not None:
-            self.floor_app.act_on_flags((flag,), "ack", pick_first=False)
+            self.post_message(self.AckFlags((flag,)))
 
     def action_snooze(self) -> None:
         flag = self._selected()
         if flag is not None:
-            self.floor_app.act_on_flags((flag,), "snooze", pick_first=False)
+            self.post_message(self.SnoozeFlags((flag,)))
 
     def action_open(self) -> None:
         flag = self._selected()
         if flag is not None:
-            self.floor_app.open_call(flag.call)
+            self.post_message(self.OpenCall(flag.call))
 
     def on_data_table_row_selected(self) -> None:
         self.action_open()

@@ -1,19 +1,25 @@
-"""What every floor screen shares: counts on top, the feed's status at the bottom."""
+"""What every floor screen shares: counts on top, the feed's status at the bottom, the
+floor to read, and the requests a screen sends up to the app.
+
+Messages up, attributes down: the app hands each screen a read-only view of the floor
+(`FloorReader`) when it makes it and a `Frame` at every tick (`show_frame`); a screen
+never changes the floor or calls the app, it posts one of the Messages below, which
+the app handles (tui/app.py) by talking to the hub or switching screens.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual.binding import Binding
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable
 
-from feeds.floor.view import Frame
+from feeds.floor.model import FloorReader
+from feeds.floor.view import FlagView, Frame
 from tui.widgets import CountsBar, StatusLine
-
-if TYPE_CHECKING:
-    from tui.app import FloorwatchApp
 
 
 def clock_text(t: float) -> str:
@@ -24,9 +30,54 @@ def clock_text(t: float) -> str:
 class FloorScreen(Screen):
     """A screen that shows part of the floor; the app hands it every frame while it is on top."""
 
-    @property
-    def floor_app(self) -> FloorwatchApp:
-        return self.app  # type: ignore[return-value]
+    class AckFlags(Message):
+        """Acknowledge these flags ("I am on it"); none: there was no open flag to ack."""
+
+        def __init__(self, flags: tuple[FlagView, ...]) -> None:
+            super().__init__()
+            self.flags = flags
+
+    class SnoozeFlags(Message):
+        """Hide these flags for a while."""
+
+        def __init__(self, flags: tuple[FlagView, ...]) -> None:
+            super().__init__()
+            self.flags = flags
+
+    class WriteNote(Message):
+        """Ask the supervisor for a coaching note on this call, and save it."""
+
+        def __init__(self, call: str) -> None:
+            super().__init__()
+            self.call = call
+
+    class RequestAction(Message):
+        """Ask the telephony side to listen, whisper or barge on this call."""
+
+        def __init__(self, call: str, action: str) -> None:
+            super().__init__()
+            self.call = call
+            self.action = action
+
+    class OpenCall(Message):
+        """Show this call in detail."""
+
+        def __init__(self, call: str) -> None:
+            super().__init__()
+            self.call = call
+
+    class CloseCall(Message):
+        """Leave the call's detail for the screen below it."""
+
+    class LoadHistory(Message):
+        """Ask the hub for this shift's ended calls (coaching queue, agent summary)."""
+
+    class Redraw(Message):
+        """What this screen shows changed (a filter, the sort): redraw it from the floor."""
+
+    def __init__(self, floor: FloorReader) -> None:
+        super().__init__()
+        self.floor = floor
 
     def show_frame(self, frame: Frame, wall: float, full: bool) -> None:
         """Apply one frame; `full` means the screen missed frames and must redraw from scratch."""
@@ -49,4 +100,4 @@ class HistoryScreen(FloorScreen):
         self.action_reload()
 
     def action_reload(self) -> None:
-        self.floor_app.request_history()
+        self.post_message(self.LoadHistory())

@@ -10,7 +10,8 @@ from textual.binding import Binding
 from textual.widgets import Footer, Input, Static
 
 from feeds.core.flags import KINDS
-from feeds.floor.view import CallRow, Frame
+from feeds.floor.model import FloorReader
+from feeds.floor.view import CallRow, FlagView, Frame
 from tui.board import Board
 from tui.screens.base import FloorScreen, clock_text
 from tui.widgets import CountsBar, StatusLine
@@ -30,8 +31,8 @@ class BoardScreen(FloorScreen):
         Binding("escape", "clear_filters", "Clear filters", show=False),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, floor: FloorReader) -> None:
+        super().__init__(floor)
         self.by_agent = False
         self.kind: str | None = None
         self.team: str | None = None
@@ -62,7 +63,7 @@ class BoardScreen(FloorScreen):
         # Sort only when the order can have changed: flags, agent, team or queue of some
         # call changed, or calls came or went. Level updates never move a row.
         if full or frame.resync or frame.removed or frame.reranked:
-            order = self.floor_app.floor.order(self._team_set, self._kind_set, self.text,
+            order = self.floor.order(self._team_set, self._kind_set, self.text,
                                                self.by_agent)
             self.order = order
         self.teams = sorted(frame.teams)
@@ -106,7 +107,7 @@ class BoardScreen(FloorScreen):
         return " · ".join(parts)
 
     def _refilter(self) -> None:
-        self.floor_app.redraw()
+        self.post_message(self.Redraw())
 
     # --- actions -----------------------------------------------------------
 
@@ -115,21 +116,29 @@ class BoardScreen(FloorScreen):
 
     @on(Board.Opened)
     def _opened(self, event: Board.Opened) -> None:
-        self.floor_app.open_call(event.call)
+        self.post_message(self.OpenCall(event.call))
 
     def _cursor_row(self) -> CallRow | None:
         call = self.board.cursor_call
         return None if call is None else self.board.rows.get(call)
 
-    def action_ack(self) -> None:
+    def _most_urgent(self) -> tuple[FlagView, ...] | None:
+        """The highlighted call's most urgent raised flag (none if it has none); None
+        when no call is highlighted."""
         row = self._cursor_row()
-        if row is not None:
-            self.floor_app.act_on_flags(row.flags, "ack")
+        if row is None:
+            return None
+        return tuple(f for f in row.flags if f.state == "raised")[:1]
+
+    def action_ack(self) -> None:
+        flags = self._most_urgent()
+        if flags is not None:
+            self.post_message(self.AckFlags(flags))
 
     def action_snooze(self) -> None:
-        row = self._cursor_row()
-        if row is not None:
-            self.floor_app.act_on_flags(row.flags, "snooze")
+        flags = self._most_urgent()
+        if flags is not None:
+            self.post_message(self.SnoozeFlags(flags))
 
     def action_filter_text(self) -> None:
         box = self.query_one("#filter", Input)

@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
+from feeds.floor.model import FloorReader
 from feeds.floor.shift import EndedCall
 from feeds.floor.view import KIND_PREFIX, RULE_LETTERS, Frame
 from tui.format import duration
@@ -45,9 +46,11 @@ class CoachingScreen(HistoryScreen):
         Binding("e", "export", "Export CSV+JSON"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, floor: FloorReader, export_dir: Path) -> None:
+        super().__init__(floor)
+        self.export_dir = export_dir
         self.calls: list[EndedCall] = []
+        self._now = 0.0  # the floor's event time at the last frame, for the export's name
 
     def compose(self) -> ComposeResult:
         yield CountsBar()
@@ -60,10 +63,11 @@ class CoachingScreen(HistoryScreen):
 
     def show_frame(self, frame: Frame, wall: float, full: bool) -> None:
         super().show_frame(frame, wall, full)
+        self._now = frame.now
         self.query_one(CountsBar).view = "coaching queue (ended calls, per agent)"
         if not (full or frame.history_changed):
             return
-        ended = self.floor_app.floor.ended_calls()
+        ended = self.floor.ended_calls()
         self.calls = [c for c in ended if c.coaching]
         empty = self.query_one("#coaching-empty", Static)
         empty.display = not self.calls
@@ -87,11 +91,10 @@ class CoachingScreen(HistoryScreen):
                           duration(call.ended - call.started), badges, notes, key=call.call)
 
     def action_export(self) -> None:
-        app = self.floor_app
-        stem = f"floorwatch-coaching-{clock_text(app.frame_now()).replace(':', '')}"
+        stem = f"floorwatch-coaching-{clock_text(self._now).replace(':', '')}"
         try:
-            csv_path, json_path = export(self.calls, app.export_dir, stem)
+            csv_path, json_path = export(self.calls, self.export_dir, stem)
         except OSError as exc:
-            app.notify(f"export failed: {exc}", severity="error")
+            self.notify(f"export failed: {exc}", severity="error")
             return
-        app.notify(f"exported {len(self.calls)} calls to {csv_path} and {json_path.name}")
+        self.notify(f"exported {len(self.calls)} calls to {csv_path} and {json_path.name}")

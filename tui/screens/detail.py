@@ -12,6 +12,7 @@ from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from feeds.floor.model import FloorReader
 from feeds.floor.view import CallDetail, FlagView, Frame
 from tui.format import duration, flag_line
 from tui.plot import LevelPlot
@@ -35,8 +36,8 @@ class DetailScreen(FloorScreen):
         Binding("b", "control('barge')", "Barge"),
     ]
 
-    def __init__(self, call: str) -> None:
-        super().__init__()
+    def __init__(self, floor: FloorReader, call: str) -> None:
+        super().__init__(floor)
         self.call = call
         self.detail: CallDetail | None = None
         self._flags: tuple[FlagView, ...] = ()
@@ -70,13 +71,11 @@ class DetailScreen(FloorScreen):
 
     def on_mount(self) -> None:
         self.query_one("#flags", OptionList).focus()
-        app = self.floor_app
-        if app.frame is not None:  # show the call now, not at the next tick
-            self.show_frame(app.frame, app.clock(), True)
+        self.post_message(self.Redraw())  # show the call now, not at the next tick
 
     def show_frame(self, frame: Frame, wall: float, full: bool) -> None:
         super().show_frame(frame, wall, full)
-        detail = self.floor_app.floor.detail(self.call)
+        detail = self.floor.detail(self.call)
         if detail is None:
             return
         self.detail = detail
@@ -131,16 +130,16 @@ class DetailScreen(FloorScreen):
         return tuple(f for f in self._flags if f.is_open)
 
     def action_ack(self) -> None:
-        self.floor_app.act_on_flags(self._chosen(), "ack", pick_first=False)
+        self.post_message(self.AckFlags(self._chosen()))
 
     def action_snooze(self) -> None:
-        self.floor_app.act_on_flags(self._chosen(), "snooze", pick_first=False)
+        self.post_message(self.SnoozeFlags(self._chosen()))
 
     def action_note(self) -> None:
-        self.floor_app.ask_note(self.call)
+        self.post_message(self.WriteNote(self.call))
 
     def action_control(self, action: str) -> None:
-        self.floor_app.request_action(self.call, action)
+        self.post_message(self.RequestAction(self.call, action))
 
     def action_back(self) -> None:
-        self.floor_app.close_call()
+        self.post_message(self.CloseCall())
