@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 # pure Python (same results, slower) and this only warns. Profile-guided (setup.py):
 # built instrumented, trained on a replay (benchmarks/pgo_train.py), built again; the
 # instrumented modules are removed first, so a failed final build leaves none behind.
-$(BUILT): $(STAMP) setup.py $(CORE) benchmarks/pgo_train.py
+$(BUILT): $(STAMP) setup.py feeds/core/buildinfo.py $(CORE) benchmarks/pgo_train.py
 	rm -rf build/pgo
 	FLOORWATCH_PGO=generate $(BIN)/python setup.py -q build_ext --inplace --force -j 2
 	$(BIN)/python benchmarks/pgo_train.py

@@ -14,6 +14,11 @@ over a quarter of the recording and over all of it (memory must stay flat in
 the recording's length). The machine is shared and noisy: read the ratio.
 
     python benchmarks/bench_detect.py [--samples 2000000] [--agents 1000] [--runs 2]
+
+`--against DIR` also times the detection phase of another floorwatch tree (say
+`git worktree add /tmp/before REV` and a build there), interleaved with this one
+over the same recording, and prints this tree's speed relative to it: an A/B of
+two versions in the same minutes.
 """
 
 from __future__ import annotations
@@ -125,14 +130,20 @@ def phase_detect(path: Path, limit: int | None) -> dict:
             "messages": stats.messages, "core": core()}
 
 
-def run_phase(phase: str, path: Path, limit: int | None = None) -> dict:
-    """One phase in a fresh process, over the first `limit` messages (None: all of them)."""
+def run_phase(phase: str, path: Path, limit: int | None = None, tree: Path | None = None
+              ) -> dict:
+    """One phase in a fresh process, over the first `limit` messages (None: all of them);
+    with `tree`, that tree's own benchmark script and code."""
     extra = [] if limit is None else ["--limit", str(limit)]
+    script = Path(__file__) if tree is None else tree / "benchmarks" / "bench_detect.py"
+    env = dict(os.environ) if tree is None else {**os.environ, "PYTHONPATH": str(tree)}
     out = subprocess.run(
-        [sys.executable, __file__, "--phase", phase, "--file", str(path), *extra],
+        [sys.executable, str(script), "--phase", phase, "--file", str(path), *extra],
         check=True,
         capture_output=True,
         text=True,
+        env=env,
+        cwd=tree,
     )
     return json.loads(out.stdout)
 
@@ -144,6 +155,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--file", type=Path, help="reuse (or keep) this .msgpack recording")
+    parser.add_argument("--against", type=Path, metavar="DIR",
+                        help="also time the detection of the floorwatch tree in DIR (built)")
     parser.add_argument("--phase", choices=("bare", "read", "detect"), help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -163,11 +176,17 @@ def main() -> None:
             count = generate(path, args.samples, args.agents, args.seed)
             print(f"generated {count:,} samples, {args.agents} agents, "
                   f"{path.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - started:.0f} s")
-        bare, read, detect = [], [], []
-        for _ in range(args.runs):
+        bare, read, detect, other = [], [], [], []
+        for i in range(args.runs):
             bare.append(run_phase("bare", path))
             read.append(run_phase("read", path))
+            # Whichever runs second is faster by several percent (an A/A run shows it):
+            # the two trees take turns going first.
+            if args.against and i % 2:
+                other.append(run_phase("detect", path, tree=args.against.resolve()))
             detect.append(run_phase("detect", path))
+            if args.against and not i % 2:
+                other.append(run_phase("detect", path, tree=args.against.resolve()))
         quarter = run_phase("detect", path, detect[0]["messages"] // 4)
 
     samples = bare[0]["samples"]  # every phase reads the same messages
@@ -184,6 +203,11 @@ def main() -> None:
     print(f"ratio               {best_detect / best_bare:>12.2f}   (target >= 0.5)")
     print(f"peak RSS, 1/4 of the recording {quarter['peak_rss_mb']:>7.1f} MB")
     print(f"peak RSS, all of it            {detect[0]['peak_rss_mb']:>7.1f} MB")
+    if other:
+        best_other = max(samples / r["seconds"] for r in other)
+        print(f"{args.against} ({other[0]['core']}) {best_other:>12,.0f} samples/s   "
+              f"flags {other[0]['flags']:,}")
+        print(f"this tree / that one {best_detect / best_other:>11.3f}")
 
 
 if __name__ == "__main__":

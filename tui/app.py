@@ -27,7 +27,8 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from feeds.core.config import DEFAULT, Config
-from feeds.floor.model import Floor, FloorReader
+from feeds.floor.model import Floor
+from feeds.floor.reader import FloorReader
 from feeds.floor.view import FlagView, Frame
 from tui.feed import Feed
 from tui.screens.agents import AgentsScreen

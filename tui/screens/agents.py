@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Footer
 
-from feeds.floor.model import FloorReader
+from feeds.floor.reader import FloorReader
 from feeds.floor.shift import agent_stats
 from feeds.floor.view import Frame
 from tui.format import duration

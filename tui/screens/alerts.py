@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer
 
-from feeds.floor.model import FloorReader
+from feeds.floor.reader import FloorReader
 from feeds.floor.view import FlagView, Frame
 from tui.screens.base import FloorScreen, clock_text
 from tui.widgets import CountsBar, StatusLine

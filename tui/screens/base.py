@@ -17,7 +17,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable
 
-from feeds.floor.model import FloorReader
+from feeds.floor.reader import FloorReader
 from feeds.floor.view import FlagView, Frame
 from tui.widgets import CountsBar, StatusLine
 

@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.widgets import Footer, Input, Static
 
 from feeds.core.flags import KINDS
-from feeds.floor.model import FloorReader
+from feeds.floor.reader import FloorReader
 from feeds.floor.view import CallRow, FlagView, Frame
 from tui.board import Board
 from tui.screens.base import FloorScreen, clock_text

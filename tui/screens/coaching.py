@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
-from feeds.floor.model import FloorReader
+from feeds.floor.reader import FloorReader
 from feeds.floor.shift import EndedCall
 from feeds.floor.view import KIND_PREFIX, RULE_LETTERS, Frame
 from tui.format import duration

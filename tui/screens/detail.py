@@ -12,7 +12,7 @@ from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from feeds.floor.model import FloorReader
+from feeds.floor.reader import FloorReader
 from feeds.floor.view import CallDetail, FlagView, Frame
 from tui.format import duration, flag_line
 from tui.plot import LevelPlot
