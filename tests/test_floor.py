@@ -85,16 +85,19 @@ def test_updates_between_frames_coalesce_into_one_row():
     assert floor.take(1.0).changed == frozenset()
 
 
-def test_hold_timer_runs_while_live_and_freezes_when_the_feed_drops():
+def test_timers_are_the_calls_own_event_time_and_stop_with_the_feed():
     floor = Floor()
     connected(floor)
     feed(floor, [
         start("c1", "ann", t=T0),
         {"type": "event", "call": "c1", "t": T0 + 10, "event": "hold_start"},
+        {"type": "sample", "call": "c1", "t": T0 + 12, "dt": 0.25},
     ], wall=100.0)
+    # the hub's hello carries its wall clock: it moves no call's timers
+    floor.apply({"type": "hello", "server": "h", "protocol": 1, "t": T0 + 9_000_000}, 100.0)
     frame = floor.take(102.0)
-    assert frame.now == T0 + 12
-    assert frame.rows["c1"].hold_time(frame.now) == 2.0
+    row = frame.rows["c1"]
+    assert (row.call_time(), row.hold_time()) == (12.0, 2.0)
     assert frame.status.live(102.0)
     # Silence with live calls is stale; a floor with no calls may be silent.
     assert not frame.status.live(110.0)
@@ -102,9 +105,26 @@ def test_hold_timer_runs_while_live_and_freezes_when_the_feed_drops():
     floor.apply({"type": "status", "state": "reconnecting", "attempt": 3,
                  "url": "ws://127.0.0.1:1"}, 103.0)
     frame = floor.take(200.0)
-    assert frame.now == T0 + 10
+    assert frame.rows["c1"].hold_time() == 2.0  # nothing came: nothing moved
     assert frame.status.state == "reconnecting" and frame.status.attempt == 3
     assert not frame.status.live(200.0)
+
+
+def test_a_silent_call_not_on_hold_shows_no_feed_until_it_is_heard_again():
+    floor = Floor()
+    connected(floor)
+    feed(floor, [start("talk", "ann"), start("held", "bob"),
+                 {"type": "event", "call": "held", "t": T0 + 1, "event": "hold_start"}],
+         wall=100.0)
+    frame = floor.take(104.0)
+    assert not frame.rows["talk"].no_feed and frame.counts.no_feed == 0
+    frame = floor.take(105.5)
+    assert frame.rows["talk"].no_feed and "talk" in frame.changed
+    assert not frame.rows["held"].no_feed  # the hub moves a quiet hold on by itself
+    assert frame.counts.no_feed == 1
+    floor.apply({"type": "sample", "call": "talk", "t": T0 + 6, "dt": 0.25}, 106.0)
+    frame = floor.take(106.0)
+    assert not frame.rows["talk"].no_feed and frame.counts.no_feed == 0
 
 
 def test_hold_end_adds_to_the_ended_holds_and_hub_totals_are_not_counted_twice():
@@ -115,14 +135,14 @@ def test_hold_end_adds_to_the_ended_holds_and_hub_totals_are_not_counted_twice()
         {"type": "event", "call": "c1", "t": T0 + 40, "event": "hold_end"},
     ], 0.0)
     row = floor.take(0.0).rows["c1"]
-    assert row.hold_sum(T0 + 50) == 30.0
+    assert row.hold_sum() == 30.0
     # The hub's hold_total includes the running hold (60 s done + 20 s running).
     floor.apply({"type": "call_update", "call": "c1", "t": T0 + 120, "agent": "ann",
                  "team": "red", "started": T0, "state": "hold", "hold_started": T0 + 100,
                  "hold_total": 80.0}, 0.0)
     row = floor.take(0.0).rows["c1"]
     assert row.hold_done == 60.0
-    assert row.hold_sum(T0 + 130) == 90.0
+    assert row.hold_sum() == 80.0  # 60 s done + 20 s running at the call's t
 
 
 def test_snapshot_replaces_the_floor_and_keeps_open_flags():

@@ -66,9 +66,14 @@ SPARK_FIRST = 16
 SPARKS = ("cust", "agentlvl", "pitch", "agentpitch")
 #: What a line shows of its row. Levels come four times a second but a line shows
 #: only the 1-second trends, so a row that changed only there keeps its drawn line;
-#: `t` only counts through max(now, t), the same while t <= now.
+#: `t` only counts through the whole seconds of its durations (`_seconds`).
 LOOK = itemgetter(*(i for i, name in enumerate(CallRow._fields)
                     if name not in ("t", "levels", "baselines")))
+
+
+def _seconds(row: CallRow) -> tuple[int, int]:
+    """The whole seconds a line's timers show: the call's and the running hold's."""
+    return int(row.call_time()), int(row.hold_time())
 
 
 def layout(width: int, team: int = 8) -> list[Column]:
@@ -135,6 +140,7 @@ class Board(ScrollView, can_focus=True):
         "board--header",
         "board--cursor",
         "board--hold",
+        "board--nofeed",
         "board--spike",
         "board--empty",
         "badge--intervene",
@@ -154,7 +160,6 @@ class Board(ScrollView, can_focus=True):
         super().__init__(id=id)
         self.rows: Mapping[str, CallRow] = {}
         self.order: list[str] = []
-        self.now = 0.0
         self.empty_text = "no live calls"
         self.cursor = 0
         self._index: dict[str, int] = {}
@@ -172,11 +177,12 @@ class Board(ScrollView, can_focus=True):
     def cursor_call(self) -> str | None:
         return self.order[self.cursor] if 0 <= self.cursor < len(self.order) else None
 
-    def show(self, rows: Mapping[str, CallRow], order: Sequence[str] | None, now: float,
+    def show(self, rows: Mapping[str, CallRow], order: Sequence[str] | None,
              empty_text: str, changed: Set[str], teams: Set[str] = frozenset()) -> None:
         """New rows (and a new order, when it changed); keep the cursor on its call.
         Repaints only when something on screen changed: a shown row, the order, the text,
-        the second the timers show, or the longest team name (the layout)."""
+        or the longest team name (the layout). Timers are the rows' own event time, so
+        they move only when their row does."""
         team_width = max(map(len, teams), default=self._team_width)
         if team_width != self._team_width:
             self._team_width = team_width
@@ -185,9 +191,8 @@ class Board(ScrollView, can_focus=True):
         top = int(self.scroll_offset.y)
         shown = self.order[top:top + self.size.height]
         stale = (order is not None or empty_text != self.empty_text
-                 or int(now) != int(self.now) or any(c in changed for c in shown))
+                 or any(c in changed for c in shown))
         self.rows = rows
-        self.now = now
         self.empty_text = empty_text
         if order is not None and list(order) != self.order:
             self.order = list(order)
@@ -247,12 +252,11 @@ class Board(ScrollView, can_focus=True):
         if row is None:
             return Strip.blank(width, base)
         selected = index == self.cursor and self.has_focus
-        key = (int(self.now), width, selected, index == self.cursor)
+        key = (width, selected, index == self.cursor)
         cached = self._cache.get(call)
         if cached is not None and cached[1] == key:
             drawn = cached[0]
-            if drawn is row or (drawn.t <= self.now and row.t <= self.now
-                                and LOOK(drawn) == LOOK(row)):
+            if drawn is row or (LOOK(drawn) == LOOK(row) and _seconds(drawn) == _seconds(row)):
                 return cached[2]
         strip = self._line(row, width, base, selected, index == self.cursor)
         self._cache[call] = (row, key, strip)
@@ -272,7 +276,6 @@ class Board(ScrollView, can_focus=True):
             base = base + self._style("board--cursor")
         elif cursor:
             base = base + Style(underline=True)
-        now = self.now
         # Runs of one style go out as one segment: fewer segments to build and composite.
         segments: list[Segment] = []
         run: list[str] = []
@@ -312,15 +315,18 @@ class Board(ScrollView, can_focus=True):
             elif col.key == "queue":
                 text = row.queue or ""
             elif col.key == "time":
-                text = duration(row.call_time(now))
+                text = duration(row.call_time())
             elif col.key == "state":
-                if row.on_hold:
-                    text = f"ON HOLD {duration(row.hold_time(now))}"
+                if row.no_feed:
+                    text = "NO FEED"
+                    style = base + self._style("board--nofeed")
+                elif row.on_hold:
+                    text = f"ON HOLD {duration(row.hold_time())}"
                     style = base + self._style("board--hold")
                 else:
                     text = "talking"
             elif col.key == "hold":
-                total = row.hold_sum(now)
+                total = row.hold_sum()
                 text = duration(total) if total else "·"
             elif col.key == "xfer":
                 text = str(row.transfers) if row.transfers else "·"
@@ -339,7 +345,7 @@ class Board(ScrollView, can_focus=True):
             elif col.key == "agentpitch":
                 text = sparkline(row.trend("agent_pitch"), w, 60.0, 300.0)
             else:  # why
-                text = why(row, now)
+                text = why(row)
             text = text[:w]
             text = text.rjust(w) if col.right else text.ljust(w)
             put(text, style)

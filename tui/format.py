@@ -46,14 +46,19 @@ def badge_style(flag: FlagView) -> str:
     return f"badge--{flag.kind}"
 
 
-def flag_line(flag: FlagView, now: float) -> Text:
-    """One flag for lists: badge, rule, state (and who), evidence."""
+def flag_line(flag: FlagView, age: float | None, wall: float) -> Text:
+    """One flag for lists: badge, rule, state (who, how long open), evidence.
+
+    `age` is how long the flag's episode has lasted in its call's event time (None:
+    not known); a snooze's end is wall time, so it is counted down on `wall`."""
     text = Text()
     text.append(f"{flag.badge} ", style="bold")
     text.append(f"{flag.rule} ")
     state = flag.state + (f" by {flag.by}" if flag.by else "")
     if flag.state == "snoozed" and flag.until is not None:
-        state += f" for {duration(flag.until - now)}"
+        state += f" for {duration(flag.until - wall)}"
+    if flag.is_open and age is not None:
+        state += f", open {duration(age)}"
     text.append(f"[{state}] ", style="italic")
     text.append(flag.evidence)
     if flag.note:
@@ -66,18 +71,19 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
-def why(row: CallRow, now: float) -> str:
+def why(row: CallRow) -> str:
     """The most urgent open flag's numbers in a few words, for the board's WHY column:
-    from the flag's `values`, live where the board knows them (a running hold)."""
+    from the flag's `values`, and how long its episode has lasted (a running hold, a
+    distress) in the call's event time."""
     flags = [f for f in row.flags if f.state != "snoozed"] or list(row.flags)
     if not flags:
         return ""
     flag = flags[0]
     rule, values = flag.rule, flag.values
     if rule == "hold_long" and row.on_hold:
-        return f"hold {duration(row.hold_time(now))}"
+        return f"hold {duration(row.hold_time())}"
     if rule == "hold_total":
-        return f"holds Σ {duration(row.hold_sum(now))}"
+        return f"holds Σ {duration(row.hold_sum())}"
     if rule == "transfers":
         return f"{row.transfers} transfers"
     if rule in ("customer_distress", "agent_raised_voice"):
@@ -85,8 +91,7 @@ def why(row: CallRow, now: float) -> str:
         parts = [f"{values['db']:+.1f} dB"] if "db" in values else []
         parts += [f"{values['st']:+.1f} st"] if "st" in values else []
         if parts:
-            tail = f" {_num(values['sustain_s'])} s" if "sustain_s" in values else ""
-            return f"{who} {', '.join(parts)}{tail}"
+            return f"{who} {', '.join(parts)} for {duration(row.flag_age(flag))}"
     if rule == "talk_over" and "count" in values and "window_s" in values:
         return f"{values['count']:.0f} talk-overs in {values['window_s']:.0f} s"
     if rule == "deescalated" and "calmed_s" in values:

@@ -81,11 +81,13 @@ def hub_hold(fields: dict[str, Any]) -> None:
 class LiveCall:
     """Mutable per-call state inside the model; rows are built from it when dirty."""
 
-    __slots__ = ("ended", "fields", "flags", "need_key", "open_flags", "raw", "timeline",
-                 "trace", "trend_t", "trends", "watched")
+    __slots__ = ("ended", "fields", "flags", "heard", "need_key", "no_feed", "open_flags", "raw",
+                 "timeline", "trace", "trend_t", "trends", "watched")
 
-    def __init__(self, fields: dict[str, Any]) -> None:
+    def __init__(self, fields: dict[str, Any], heard: float) -> None:
         self.fields = fields
+        self.heard = heard  # wall time of the last message from (or about) its producer
+        self.no_feed = False  # not on hold and silent for NO_FEED_AFTER: timers stopped
         # One value per second of event time (the hub's `*_1s` means), newest last.
         self.trends = tuple(deque(maxlen=TREND_LEN) for _ in LEVELS)
         self.trend_t: int | None = None  # the second the trends end with
@@ -197,5 +199,5 @@ class LiveCall:
             (get("cust_db_base"), get("cust_pitch_base"), get("agent_db_base"),
              get("agent_pitch_base")),
             bool(get("cust_spike")), bool(get("agent_spike")),
-            tuple(tuple(trend) for trend in self.trends), flags,
+            tuple(tuple(trend) for trend in self.trends), flags, self.no_feed,
         )

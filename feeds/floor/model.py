@@ -34,6 +34,7 @@ from feeds.floor.needindex import NeedIndex
 from feeds.floor.shift import EndedCall
 from feeds.floor.view import (
     LEVELS,
+    NO_FEED_AFTER,
     NUM,
     STALE_AFTER,
     CallDetail,
@@ -49,6 +50,8 @@ from feeds.floor.view import (
 
 #: Flag transitions, events and errors kept for the alerts screen and timelines.
 ALERTS_LEN = 500
+#: Messages that show a call's producer is still sending (the hub's call_update for it).
+_SIGNS_OF_LIFE = frozenset({"call_start", "sample", "event", "call_update"})
 
 
 class RowView(Mapping[str, CallRow]):
@@ -112,6 +115,14 @@ class Floor:
             handler(self, msg, wall)
         except FloorError as exc:
             self._errors.append(str(exc))
+            return
+        if kind in _SIGNS_OF_LIFE:
+            entry = self._calls.get(msg.get("call"))  # type: ignore[arg-type]
+            if entry is not None:
+                entry.heard = wall
+                if entry.no_feed:
+                    entry.no_feed = False
+                    self._dirty.add(msg["call"])
 
     def _advance(self, t: float, wall: float) -> None:
         if t > self.t:
@@ -148,7 +159,7 @@ class Floor:
                 entry = self._calls.get(call_id)
                 fields = self._call_fields(item, "snapshot.calls[]")
                 if entry is None:
-                    entry = LiveCall(fields)
+                    entry = LiveCall(fields, wall)
                     entry.take_last_second(item)
                 else:
                     entry.fields.update(fields)
@@ -206,7 +217,7 @@ class Floor:
             "transfers": 0,
             "talk_overs": 0,
         }
-        entry = LiveCall(fields)
+        entry = LiveCall(fields, wall)
         entry.timeline.append(TimelineEntry(t, "start", f"call started with {fields['agent']}"))
         self._adopt(call_id, entry)
         self._advance(t, wall)
@@ -250,7 +261,7 @@ class Floor:
         entry = self._calls.get(call_id)
         if entry is None:
             # A summary subscription may start a call with its first update.
-            entry = LiveCall(self._call_fields(msg, "call_update"))
+            entry = LiveCall(self._call_fields(msg, "call_update"), wall)
             self._adopt(call_id, entry)
         fields = entry.fields
         for name in RANKED_FIELDS:
@@ -343,6 +354,8 @@ class Floor:
                 self._orphan_flags.pop(flag.id, None)
         else:
             known = entry.flags.get(flag.id)
+            if known is not None:  # the same episode: it began when it was first raised
+                flag = replace(flag, since=min(known.since, flag.since))
             entry.set_flag(flag)
             if known is None and not alert:
                 # Open when we connected: listed under alerts, but it rings no bell.
@@ -473,12 +486,21 @@ class Floor:
         flags: dict[str, int] = dict.fromkeys(KINDS, 0)
         on_hold = 0
         teams = set()
-        for entry in self._calls.values():
+        quiet_since = wall - NO_FEED_AFTER if self._status.state == "connected" else None
+        no_feed = 0
+        for call_id, entry in self._calls.items():
             f = entry.fields
-            on_hold += f.get("state") == "hold"
+            held = f.get("state") == "hold"
+            on_hold += held
             teams.add(f["team"])
             for flag in entry.open():
                 flags[flag.kind] += 1
+            if (quiet_since is not None and not entry.no_feed and not held
+                    and entry.heard < quiet_since):
+                entry.no_feed = True
+                self._dirty.add(call_id)
+                self._stale.add(call_id)
+            no_feed += entry.no_feed
         frame = Frame(
             rows=RowView(self, dict.fromkeys(self._calls)),
             changed=frozenset(self._dirty),
@@ -487,7 +509,7 @@ class Floor:
             teams=frozenset(teams),
             alerts=tuple(self._alerts),
             status=self.status,
-            counts=Counts(len(self._calls), on_hold, MappingProxyType(flags)),
+            counts=Counts(len(self._calls), on_hold, MappingProxyType(flags), no_feed),
             now=self.now(wall),
             errors=tuple(self._errors),
             history_changed=self._history_changed,

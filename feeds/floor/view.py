@@ -18,6 +18,9 @@ from feeds.core.flags import KINDS, RULE_KINDS, STATES, Flag
 
 #: Seconds without any message after which a connected feed counts as stale.
 STALE_AFTER = 5.0
+#: Wall seconds without a message for a call, not on hold, after which it shows "no feed".
+#: A live call's producer sends a sample at least every second (the hub a call_update).
+NO_FEED_AFTER = 5.0
 
 #: Badge letter per rule: kind is shown by the prefix, so color is never the only cue.
 RULE_LETTERS = {
@@ -69,6 +72,9 @@ class FlagView(Flag):
     by: str | None = None
     note: str | None = None
     until: float | None = None
+    #: Event time the flag's episode began (a hold: the hold's start), kept from the
+    #: raise through acks and snoozes, whose `t` is the time of the ack.
+    since: float = 0.0
 
     @property
     def badge(self) -> str:
@@ -102,6 +108,7 @@ class FlagView(Flag):
             by=msg.get("by") if isinstance(msg.get("by"), str) else None,
             note=msg.get("note") if isinstance(msg.get("note"), str) else None,
             until=float(until) if _is_number(until) else None,
+            since=float(msg["t"]) - numbers.get("hold_s", 0.0),
         )
 
 
@@ -138,6 +145,7 @@ class CallRow(NamedTuple):
     agent_spike: bool
     trends: tuple[Trend, ...]
     flags: tuple[FlagView, ...]
+    no_feed: bool  # not on hold and no message for NO_FEED_AFTER s: its clock has stopped
 
     def baseline(self, name: str) -> float | None:
         return self.baselines[LEVEL_INDEX[name]]
@@ -153,18 +161,26 @@ class CallRow(NamedTuple):
     def on_hold(self) -> bool:
         return self.state == "hold"
 
-    def call_time(self, now: float) -> float:
-        return max(0.0, max(now, self.t) - self.started)
+    # Every duration is the call's own event time: its latest `t` minus when the thing
+    # began. Never the viewer's clock, nor another call's: a recording published today
+    # shows the durations it had, and a call whose feed stops stops ageing.
 
-    def hold_time(self, now: float) -> float:
+    def call_time(self) -> float:
+        return max(0.0, self.t - self.started)
+
+    def hold_time(self) -> float:
         """The current hold so far (0 when talking)."""
         if not self.on_hold or self.hold_started is None:
             return 0.0
-        return max(0.0, max(now, self.t) - self.hold_started)
+        return max(0.0, self.t - self.hold_started)
 
-    def hold_sum(self, now: float) -> float:
+    def hold_sum(self) -> float:
         """All holds so far, the running one included."""
-        return self.hold_done + self.hold_time(now)
+        return self.hold_done + self.hold_time()
+
+    def flag_age(self, flag: FlagView) -> float:
+        """How long `flag`'s episode has lasted, in the call's event time."""
+        return max(0.0, self.t - flag.since)
 
 
 
@@ -243,6 +259,7 @@ class Counts:
     live: int = 0
     on_hold: int = 0
     flags: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    no_feed: int = 0  # live calls whose feed has stopped (CallRow.no_feed)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,11 @@ that changes a flag's hub-side state:
     raised ──ack──▶ acked                  (by, at, optional note)
     raised ──snooze──▶ snoozed ──until passes──▶ raised
     acked / snoozed ──the engine raises again──▶ keeps the ack or the snooze
-    any ──the engine clears it──▶ cleared   (leaves the book; by / note / at are kept)
+    any ──the engine clears it──▶ cleared   (leaves the book)
+
+A clear is the engine's: the condition no longer holds, or the call ended. It
+carries no `by`: nobody cleared it, and the ack before it stays in the store's
+`flag_actions`.
 
 Every transition is written to the store (an engine transition with `put_flag`; a
 supervisor's with `supervisor_flag`, which also adds a `flag_actions` row) and
@@ -61,7 +65,7 @@ class FlagBook:
                     msg[key] = previous[key]
             if msg["state"] == "snoozed" and msg["until"] <= wall:
                 msg["state"] = "raised"
-        elif previous:
+        elif previous and flag.state != "cleared":
             for key in SUPERVISOR_KEYS:
                 if key in previous:
                     msg[key] = previous[key]

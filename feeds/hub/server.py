@@ -492,8 +492,12 @@ async def run_hub(host: str, port: int, db: str | None, config: Config) -> None:
             print(f"floorwatch hub on {server_url(server)}  "
                   f"(publish: /publish, subscribe: /subscribe, health: /healthz; "
                   f"db {store.path})", flush=True)
+            # Ctrl-C and SIGTERM end the same way: the block exits, connections close,
+            # the store commits; no KeyboardInterrupt lands in the middle of a handler.
             stop = asyncio.Event()
-            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
             await stop.wait()
     finally:
         store.close()

@@ -49,12 +49,14 @@ def _floor(*msgs: dict) -> Floor:
 
 
 def _row(rule: str, kind: str, evidence: str, *events: dict, values: dict | None = None):
+    """The call's row after a flag raised at T0 + 130, the call's event time at T0 + 311."""
     floor = _floor(
         {"type": "call_start", "call": "c1", "t": T0, "agent": "ann", "team": "red"},
         *events,
         {"type": "flag", "id": f"c1:{rule}:1", "call": "c1", "t": T0 + 130, "kind": kind,
          "rule": rule, "severity": 2, "state": "raised", "evidence": evidence,
          "values": values or {}},
+        {"type": "sample", "call": "c1", "t": T0 + 311, "dt": 0.25},
     )
     return floor.take(0.0).rows["c1"]
 
@@ -66,31 +68,32 @@ def test_why_says_the_most_urgent_flags_numbers_in_a_few_words():
                "(thresholds +8 dB / +4 st)",
                values={"db": 10.1, "base_db": -24.8, "st": 4.1, "base_hz": 144.0,
                        "sustain_s": 3.0, "threshold_db": 8.0, "threshold_st": 4.0})
-    assert why(row, T0 + 130) == "cust +10.1 dB, +4.1 st 3 s"
+    # the numbers from the raise, and how long the episode has lasted (not the rule's 3 s)
+    assert why(row) == "cust +10.1 dB, +4.1 st for 3:01"
     row = _row("agent_raised_voice", "coach",
                "agent loudness +9.1 dB over their baseline (-26.0 dBFS) for 2.0 s of their "
                "speech (threshold +8 dB)",
                values={"db": 9.1, "base_db": -26.0, "sustain_s": 2.0, "threshold_db": 8.0})
-    assert why(row, T0 + 130) == "agent +9.1 dB 2 s"
+    assert why(row) == "agent +9.1 dB for 3:01"
     held = _row("hold_long", "intervene", "customer on hold for 120 s with no check-in",
                 {"type": "event", "call": "c1", "t": T0 + 10, "event": "hold_start"})
-    assert why(held, T0 + 133) == "hold 2:03"  # runs with the board's clock
+    assert why(held) == "hold 5:01"  # the call's own event time: T0 + 311 - (T0 + 10)
     row = _row("transfers", "intervene", "customer transferred 2 times (to a, then b)",
                *({"type": "event", "call": "c1", "t": T0 + i, "event": "transfer", "to": "x"}
                  for i in (1, 2)))
-    assert why(row, T0 + 130) == "2 transfers"
+    assert why(row) == "2 transfers"
     row = _row("talk_over", "coach", "agent talked over the customer 3 times in 95 s "
                "(overlaps 1.5 s, 1.5 s, 1.5 s; threshold 3 within 120 s)",
                values={"count": 3, "window_s": 95.0, "threshold": 3, "within_s": 120.0})
-    assert why(row, T0 + 130) == "3 talk-overs in 95 s"
+    assert why(row) == "3 talk-overs in 95 s"
     row = _row("deescalated", "kudos", "customer calmed 12.5 s after distress was flagged",
                values={"calmed_s": 12.5, "peak_db": 11.0})
-    assert why(row, T0 + 130) == "calmed in 12.5 s"
+    assert why(row) == "calmed in 12.5 s"
     # a flag without its numbers (another producer of flags) shows its sentence
-    assert why(_row("talk_over", "coach", "odd"), T0) == "odd"
+    assert why(_row("talk_over", "coach", "odd")) == "odd"
     # the words of the sentence do not matter: only its values are read
     row = _row("customer_distress", "intervene", "anything", values={"db": 9.0, "sustain_s": 3})
-    assert why(row, T0 + 130) == "cust +9.0 dB 3 s"
+    assert why(row) == "cust +9.0 dB for 3:01"
 
 
 def test_why_reads_what_the_engine_writes():
@@ -112,7 +115,7 @@ def test_why_reads_what_the_engine_writes():
     assert by_rule["talk_over"]["values"] == {"count": 3, "window_s": 10.0, "threshold": 3,
                                               "within_s": 120.0}
     assert by_rule["transfers"]["values"] == {"count": 2, "threshold": 2}
-    assert why(rows, T0 + 20) == "2 transfers"
+    assert why(rows) == "2 transfers"
 
 
 def test_why_skips_a_snoozed_flag_for_an_open_one():
@@ -125,5 +128,5 @@ def test_why_skips_a_snoozed_flag_for_an_open_one():
          "evidence": "customer transferred 2 times", "until": T0 + 100},
     )
     row = floor.take(0.0).rows["c1"]
-    assert why(row, T0 + 2) == "holds Σ 0:00"
-    assert why(floor.take(0.0).rows["c1"]._replace(flags=()), T0) == ""
+    assert why(row) == "holds Σ 0:00"
+    assert why(floor.take(0.0).rows["c1"]._replace(flags=())) == ""

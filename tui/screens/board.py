@@ -64,7 +64,7 @@ class BoardScreen(FloorScreen):
         # call changed, or calls came or went. Level updates never move a row.
         if full or frame.resync or frame.removed or frame.reranked:
             order = self.floor.order(self._team_set, self._kind_set, self.text,
-                                               self.by_agent)
+                                     self.by_agent)
             self.order = order
         self.teams = sorted(frame.teams)
         live = frame.status.live(wall, expecting=frame.counts.live > 0)
@@ -77,8 +77,8 @@ class BoardScreen(FloorScreen):
                 why = f"FEED DOWN ({frame.status.state})"
             down.update(f" {why} — timers paused at {clock_text(frame.now)} UTC; "
                         "the board shows the last known state ")
-        self.board.show(frame.rows, order, frame.now, self._empty_text(frame, live),
-                        frame.changed, frame.teams)
+        self.board.show(frame.rows, order, self._empty_text(frame, live), frame.changed,
+                        frame.teams)
         self.query_one(CountsBar).view = self._view_text()
 
     @property

@@ -13,7 +13,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from feeds.floor.reader import FloorReader
-from feeds.floor.view import CallDetail, FlagView, Frame
+from feeds.floor.view import CallDetail, CallRow, FlagView, Frame
 from tui.format import duration, flag_line
 from tui.plot import LevelPlot
 from tui.screens.base import FloorScreen, clock_text
@@ -41,6 +41,7 @@ class DetailScreen(FloorScreen):
         self.call = call
         self.detail: CallDetail | None = None
         self._flags: tuple[FlagView, ...] = ()
+        self._flags_second = -1  # the call's whole second the list's ages were drawn at
         self._timeline_len = -1
 
     def compose(self) -> ComposeResult:
@@ -80,23 +81,22 @@ class DetailScreen(FloorScreen):
             return
         self.detail = detail
         row = detail.row
-        now = frame.now
-        state = "ENDED" if detail.ended else (
-            f"ON HOLD {duration(row.hold_time(now))}" if row.on_hold else "talking")
+        state = "ENDED" if detail.ended else "NO FEED" if row.no_feed else (
+            f"ON HOLD {duration(row.hold_time())}" if row.on_hold else "talking")
         title = Text()
         title.append(f" {row.name}", style="bold")
         title.append(f" ({row.agent}) · team {row.team} · queue {row.queue or '—'} · "
                      f"call {row.call}\n")
-        title.append(f" {state} · call time {duration(row.call_time(now))} · "
-                     f"hold Σ {duration(row.hold_sum(now))} · transfers {row.transfers} · "
+        title.append(f" {state} · call time {duration(row.call_time())} · "
+                     f"hold Σ {duration(row.hold_sum())} · transfers {row.transfers} · "
                      f"talk-overs {row.talk_overs}")
         self.query_one("#call-title", Static).update(title)
         for plot in self.query(LevelPlot):
             plot.points = detail.points
             plot.baseline = row.baseline(plot.metric)
             plot.spiking = bool(getattr(row, plot.spike))
-        if detail.flags != self._flags:
-            self._show_flags(detail.flags, now)
+        if detail.flags != self._flags or int(row.t) != self._flags_second:
+            self._show_flags(detail.flags, row, wall)
         if len(detail.timeline) != self._timeline_len:
             self._timeline_len = len(detail.timeline)
             text = Text()
@@ -105,28 +105,37 @@ class DetailScreen(FloorScreen):
                 text.append(f"{entry.text}\n")
             self.query_one("#timeline", Static).update(text)
 
-    def _show_flags(self, flags: tuple[FlagView, ...], now: float) -> None:
+    def _show_flags(self, flags: tuple[FlagView, ...], row: CallRow, wall: float) -> None:
+        """Open flags first, most urgent first; the highlight stays on the same flag (by
+        id) as the list changes, and starts on the most urgent raised one."""
         options = self.query_one("#flags", OptionList)
-        keep = options.highlighted
+        keep = self._highlighted_id()
         self._flags = flags
+        self._flags_second = int(row.t)
         options.clear_options()
         if not flags:
             options.add_option(Option("no flags on this call", disabled=True))
             return
-        newest_first = sorted(flags, key=lambda f: (not f.is_open, -f.t))
-        for flag in newest_first:
-            options.add_option(Option(flag_line(flag, now), id=flag.id))
-        options.highlighted = keep if keep is not None and keep < len(flags) else 0
+        ordered = sorted(flags, key=lambda f: (
+            not f.is_open, f.state != "raised", f.kind != "intervene", -f.severity, -f.t))
+        for flag in ordered:
+            options.add_option(Option(flag_line(flag, row.flag_age(flag), wall), id=flag.id))
+        ids = [flag.id for flag in ordered]
+        options.highlighted = ids.index(keep) if keep in ids else 0
+
+    def _highlighted_id(self) -> str | None:
+        options = self.query_one("#flags", OptionList)
+        index = options.highlighted
+        if index is None or not self._flags or index >= options.option_count:
+            return None
+        return options.get_option_at_index(index).id
 
     def _chosen(self) -> tuple[FlagView, ...]:
         """The highlighted flag, or every open one when none is highlighted."""
-        options = self.query_one("#flags", OptionList)
-        index = options.highlighted
-        if index is not None and self._flags:
-            option = options.get_option_at_index(index)
-            for flag in self._flags:
-                if flag.id == option.id:
-                    return (flag,)
+        chosen = self._highlighted_id()
+        for flag in self._flags:
+            if flag.id == chosen:
+                return (flag,)
         return tuple(f for f in self._flags if f.is_open)
 
     def action_ack(self) -> None:
