@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
+from websockets.asyncio.client import connect
+
 from feeds.core.protocol import decode_frame, encode_like
 from feeds.sim.generator import floor_messages
 from tests.hubkit import (
@@ -182,3 +184,17 @@ async def test_generated_floor_with_team_changing_transfers_is_routed_by_team(tm
     got = {c: sorted(fs) for c, fs in _by_call(all_flags).items()}
     want = {c: sorted(fs) for c, fs in _by_call(replay_flags(floor)).items()}
     assert got == want
+
+
+async def test_subscribers_hear_how_many_producers_are_connected():
+    """A board can tell a dead feed from a quiet one: hub_status after the snapshot and
+    whenever a producer comes or goes."""
+    async with hub_running() as (_, url), subscribe_to(url) as ws:
+        await ws.send(encode_like({"type": "subscribe", "teams": None}, False))
+        seen = await read_until(ws, lambda m: m["type"] == "hub_status")
+        assert [m["type"] for m in seen][-2:] == ["snapshot", "hub_status"]
+        assert seen[-1]["producers"] == 0
+        async with connect(url + "/publish"):
+            assert (await read_until(ws, lambda m: m["type"] == "hub_status"))[-1][
+                "producers"] == 1
+        assert (await read_until(ws, lambda m: m["type"] == "hub_status"))[-1]["producers"] == 0

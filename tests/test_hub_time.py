@@ -33,6 +33,9 @@ async def test_a_quiet_hold_still_becomes_hold_long_and_a_talking_call_does_not_
         flag = (await read_until(ws, lambda m: m["type"] == "flag", timeout=30))[-1]
         assert (flag["call"], flag["rule"], flag["state"]) == ("quiet", "hold_long", "raised")
         assert flag["t"] == T0 + 5 + 120  # event time: when the threshold was crossed
+        assert "timed by the hub's clock: no message from the call's producer" in (
+            flag["evidence"])
+        assert flag["values"]["quiet_s"] >= 0.3
         assert hub.engine.calls["talk"].t == T0
 
 

@@ -22,6 +22,8 @@ class CountsBar(Static):
         text.append(f" {c.live} live  {c.on_hold} on hold  ")
         text.append(f"!I {c.flags.get('intervene', 0)}", style="bold")
         text.append(f"  ?C {c.flags.get('coach', 0)}  +K {c.flags.get('kudos', 0)}")
+        if c.no_feed:
+            text.append(f"  {c.no_feed} no feed", style="bold reverse")
         if self.view:
             text.append(f"  │ {self.view}", style="italic")
         return text
@@ -37,7 +39,8 @@ class StatusLine(Static):
         if text != self._shown:
             self._shown = text
             self.update(text)
-        self.set_class(not status.live(wall, expecting), "-down")
+        self.set_class(not status.live(wall, expecting) or (
+            expecting and status.producers == 0), "-down")
 
     _shown = ""
 
@@ -46,8 +49,12 @@ class StatusLine(Static):
         stale = status.stale_for(wall)
         if status.state == "connected" and expecting and stale >= STALE_AFTER:
             head = f"◑ stale for {stale:.0f} s"
+        elif status.state == "connected" and expecting and status.producers == 0:
+            head = "● connected, but no producer is: the calls shown are not live"
         elif status.state == "connected":
             head = "● connected"
+            if status.producers is not None:
+                head += f" · {status.producers} producer{'s' if status.producers != 1 else ''}"
         elif status.state == "reconnecting":
             head = f"○ reconnecting (attempt {status.attempt})"
         else:

@@ -149,6 +149,12 @@ def _limit(where: str, value: Any) -> int:
     return value
 
 
+def _count(where: str, value: Any) -> int:
+    if type(value) is not int or value < 0:
+        raise ProtocolError(f"{where}: expected whole number >= 0, got {_show(value)}")
+    return value
+
+
 def _severity(where: str, value: Any) -> int:
     if type(value) is not int or not 1 <= value <= 3:
         raise ProtocolError(f"{where}: expected integer 1..3, got {_show(value)}")
@@ -217,6 +223,7 @@ SCHEMAS: dict[str, Schema] = {
         {"cust_spike": _list, "agent_spike": _list},
     ),
     "history": ({}, {"since": _optional_number, "teams": _teams, "limit": _limit}),
+    "hub_status": ({"producers": _count}, {}),
 }
 
 #: Fields an `event` needs on top of call/t/event, by event kind.

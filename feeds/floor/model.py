@@ -134,6 +134,10 @@ class Floor:
         if isinstance(t, NUM):
             self._advance(float(t), wall)
 
+    def _on_hub_status(self, msg: Mapping[str, Any], wall: float) -> None:
+        producers = need_field(msg, "producers", int)
+        self._status = replace(self._status, producers=producers)
+
     def _on_status(self, msg: Mapping[str, Any], wall: float) -> None:
         state = need_field(msg, "state", str)
         attempt = msg.get("attempt")
@@ -450,6 +454,7 @@ class Floor:
         "batch": _on_batch,
         "control": _on_control,
         "trace": _on_trace,
+        "hub_status": _on_hub_status,
     }
 
     # --- output ------------------------------------------------------------

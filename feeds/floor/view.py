@@ -241,6 +241,7 @@ class FeedStatus:
     attempt: int = 0
     detail: str = ""
     last_message: float | None = None  # wall time of the last hub message
+    producers: int | None = None  # producers connected to the hub (None: it does not say)
 
     def stale_for(self, wall: float) -> float:
         if self.last_message is None:

@@ -66,6 +66,10 @@ class CallTable:
         """A message of `call` at event time `t` came in at wall time `now`."""
         call.seen_t = t
         call.seen_at = now
+        self.changed(call)
+
+    def changed(self, call: HubCall) -> None:
+        """`call` changed with no message (the hub moved its clock): it gets a call_update."""
         self._dirty[hash(call.state.id) % UPDATE_SLOTS].add(call.state.id)
 
     def end(self, call_id: str) -> HubCall | None:

@@ -23,6 +23,7 @@ import socket
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import msgpack
@@ -207,8 +208,18 @@ class Hub:
         self.counts["flags"] += 1
         self.broadcast(call.team, msg, flag.call)
 
+    def hub_status(self) -> Message:
+        """What a board needs to know of the hub itself: is anything publishing?"""
+        return {"type": "hub_status", "producers": len(self.producers)}
+
+    def _producers_changed(self) -> None:
+        status = self.hub_status()
+        for sub in self.subscribers:
+            sub.push_messages([status])
+
     async def producer(self, ws: ServerConnection) -> None:
         self.producers[ws] = False
+        self._producers_changed()
         try:
             async for frame in ws:
                 binary = not isinstance(frame, str)
@@ -247,6 +258,7 @@ class Hub:
         finally:
             del self.producers[ws]
             self._orphans_possible = True
+            self._producers_changed()
 
     # --- subscribers ----------------------------------------------------------
 
@@ -315,7 +327,8 @@ class Hub:
         sub.subscribed = True
         self.subscribers.add(sub)
         out = [self.hello()] if first else []
-        sub.push_messages([*out, self.snapshot(sub), *self.traces_for(sub, focused)])
+        sub.push_messages([*out, self.snapshot(sub), self.hub_status(),
+                           *self.traces_for(sub, focused)])
 
     def traces_for(self, sub: Subscriber, focused: frozenset[str]) -> list[Message]:
         """`trace` messages for the calls this subscription newly focuses (visible, live),
@@ -334,12 +347,23 @@ class Hub:
     # --- housekeeping -------------------------------------------------------------
 
     def advance_quiet_calls(self, now: float) -> None:
-        """Move quiet on-hold calls' event time on by the wall time since their last message."""
+        """Move quiet on-hold calls' event time on by the wall time since their last message.
+
+        Their call_updates go on (a board's hold timer keeps running), and a flag this
+        raises says in its evidence that the hub's clock, not the producer, timed it.
+        """
         for call in list(self.calls):
             state = call.state
-            if state.on_hold and call.quiet_for(now) >= self.quiet_s:
-                for flag in self.engine.advance(state.id, call.seen_t + call.quiet_for(now)):
+            quiet = call.quiet_for(now)
+            if state.on_hold and quiet >= self.quiet_s:
+                for flag in self.engine.advance(state.id, call.seen_t + quiet):
+                    if flag.state == "raised":
+                        flag = replace(
+                            flag, evidence=f"{flag.evidence}; timed by the hub's clock: no "
+                            f"message from the call's producer for {quiet:.0f} s",
+                            values={**flag.values, "quiet_s": round(quiet, 1)})
                     self._flag(flag, state)
+                self.calls.changed(call)
 
     def end_orphans(self, now: float) -> None:
         """End calls whose producer is gone and that have been silent for `orphan_s`.
