@@ -55,3 +55,15 @@ def test_a_sample_of_an_unknown_call_is_an_error_naming_it() -> None:
     with pytest.raises(ProtocolError, match="unknown call 'ghost'") as caught:
         Engine().take_sample(sample)
     assert caught.value.code == "unknown_call"
+
+
+
+def test_a_transfer_that_names_an_agent_hands_them_the_call_by_name():
+    engine = Engine()
+    engine.process({"type": "call_start", "call": "c1", "t": 0.0, "agent": "a1",
+                    "agent_name": "Ann Lee", "team": "red", "queue": "red.main"})
+    engine.process({"type": "event", "call": "c1", "t": 10.0, "event": "transfer",
+                    "to": "s007", "mode": "warm", "agent": "s007", "agent_name": "Sam Ito",
+                    "team": "tier2"})
+    state = engine.calls["c1"].snapshot()
+    assert (state["agent"], state["agent_name"], state["team"]) == ("s007", "Sam Ito", "tier2")

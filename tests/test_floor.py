@@ -411,3 +411,15 @@ def test_the_incremental_need_order_is_always_the_full_sort():
             expected = sorted(live, key=lambda c: need_key(
                 [f for f in floor.detail(c).flags if f.is_open], live[c], c))
             assert floor.order() == expected
+
+
+
+def test_a_transfer_that_names_an_agent_shows_them_by_name():
+    floor = Floor()
+    feed(floor, [
+        start("c1", "ann", agent_name="Ann Lee"),
+        {"type": "event", "call": "c1", "t": T0 + 5, "event": "transfer", "to": "s007",
+         "agent": "s007", "agent_name": "Sam Ito", "team": "tier2"},
+    ], 0.0)
+    row = floor.take(0.0).rows["c1"]
+    assert (row.agent, row.name, row.team) == ("s007", "Sam Ito", "tier2")

@@ -190,9 +190,9 @@ async def test_subscribers_hear_how_many_producers_are_connected():
     """A board can tell a dead feed from a quiet one: hub_status after the snapshot and
     whenever a producer comes or goes."""
     async with hub_running() as (_, url), subscribe_to(url) as ws:
-        await ws.send(encode_like({"type": "subscribe", "teams": None}, False))
+        await ws.send(encode_like({"type": "subscribe", "teams": None, "batch": True}, False))
         seen = await read_until(ws, lambda m: m["type"] == "hub_status")
-        assert [m["type"] for m in seen][-2:] == ["snapshot", "hub_status"]
+        assert [m["type"] for m in seen] == ["hello", "snapshot", "hub_status"]
         assert seen[-1]["producers"] == 0
         async with connect(url + "/publish"):
             assert (await read_until(ws, lambda m: m["type"] == "hub_status"))[-1][

@@ -330,7 +330,7 @@ class CallState:
         self.agent_party = self._new_agent_party()
         if msg.get("agent"):
             self.agent = msg["agent"]
-            self.agent_name = None
+            self.agent_name = msg.get("agent_name")
         if msg.get("team"):
             self.team = msg["team"]
         rule = self.config.rules.transfers

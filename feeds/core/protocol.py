@@ -232,7 +232,8 @@ EVENT_SCHEMAS: dict[str, Schema] = {
     "hold_end": ({}, {}),
     "transfer": (
         {"to": _str},
-        {"mode": _one_of("blind", "warm"), "agent": _optional_str, "team": _optional_str},
+        {"mode": _one_of("blind", "warm"), "agent": _optional_str, "team": _optional_str,
+         "agent_name": _optional_str},
     ),
     "talk_over": ({"by": _one_of("agent", "customer"), "dur": _number}, {}),
 }

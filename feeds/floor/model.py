@@ -303,9 +303,12 @@ class Floor:
             f["state"], f["hold_started"] = "talking", None
         elif event == "transfer":
             f["transfers"] = int(f.get("transfers") or 0) + 1
-            for name in ("agent", "team"):
-                if isinstance(msg.get(name), str):
-                    f[name] = msg[name]
+            agent, name = msg.get("agent"), msg.get("agent_name")
+            if isinstance(agent, str):  # as the engine does: the named agent has the call
+                f["agent"] = agent
+                f["agent_name"] = name if isinstance(name, str) else None
+            if isinstance(msg.get("team"), str):
+                f["team"] = msg["team"]
             self._reranked.add(call_id)
             self._need.moved(call_id)
             mode = f" ({msg['mode']})" if isinstance(msg.get("mode"), str) else ""

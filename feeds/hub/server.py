@@ -215,7 +215,8 @@ class Hub:
     def _producers_changed(self) -> None:
         status = self.hub_status()
         for sub in self.subscribers:
-            sub.push_messages([status])
+            if sub.batch:
+                sub.push_messages([status])
 
     async def producer(self, ws: ServerConnection) -> None:
         self.producers[ws] = False
@@ -327,8 +328,10 @@ class Hub:
         sub.subscribed = True
         self.subscribers.add(sub)
         out = [self.hello()] if first else []
-        sub.push_messages([*out, self.snapshot(sub), self.hub_status(),
-                           *self.traces_for(sub, focused)])
+        out += [self.snapshot(sub), *self.traces_for(sub, focused)]
+        if sub.batch:  # a client that takes floorwatch's extensions (docs/protocol.md)
+            out.append(self.hub_status())
+        sub.push_messages(out)
 
     def traces_for(self, sub: Subscriber, focused: frozenset[str]) -> list[Message]:
         """`trace` messages for the calls this subscription newly focuses (visible, live),

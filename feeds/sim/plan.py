@@ -195,6 +195,27 @@ class _Block:
         return out
 
 
+def _unused_name(name: str, taken: set[str]) -> str:
+    """`name`, or the next surname after it that no agent on the floor has: two agents
+    with one name would be one person to a supervisor. Draws nothing at random, so every
+    floor's random stream (and its flags) stays as it was."""
+    first, last = name.split(" ", 1)
+    at = LAST_NAMES.index(last)
+    for step in range(len(LAST_NAMES)):
+        candidate = f"{first} {LAST_NAMES[(at + step) % len(LAST_NAMES)]}"
+        if candidate not in taken:
+            taken.add(candidate)
+            return candidate
+    taken.add(name)
+    return name  # more agents than surnames for this first name: keep it
+
+
+def specialist_name(agent: str) -> str:
+    """A warm transfer's specialist (`s039`) by name, the same each time it is drawn."""
+    number = int(agent.lstrip("s"))
+    return f"{FIRST_NAMES[number % len(FIRST_NAMES)]} {LAST_NAMES[(7 * number) % len(LAST_NAMES)]}"
+
+
 class _Agent:
     """One floor agent: their voice, and the random stream their calls are planned from."""
 
@@ -382,8 +403,10 @@ def iter_plans(
     floor_end = start + duration_s
     width = max(3, len(str(agents)))
     heap: list[tuple[float, int, _Agent]] = []
+    names: set[str] = set()
     for index in range(agents):
         agent = _Agent(seed, index, width, teams)
+        agent.name = _unused_name(agent.name, names)
         heap.append((_ms(start + agent.u(0.0, 8.0)), index, agent))
     heapq.heapify(heap)
     while heap:

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from feeds.sim.plan import CallPlan, Effect, Transfer
+from feeds.sim.plan import CallPlan, Effect, Transfer, specialist_name
 
 #: Samples computed at once per call, and turned into message dicts at once.
 CHUNK = 256
@@ -272,6 +272,7 @@ class _Script:
             msg["to"], msg["mode"] = transfer.to, transfer.mode
             if transfer.agent:
                 msg["agent"], msg["team"] = transfer.agent, transfer.team
+                msg["agent_name"] = specialist_name(transfer.agent)
         return msg
 
 
