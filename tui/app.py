@@ -31,6 +31,7 @@ from feeds.floor.model import Floor
 from feeds.floor.reader import FloorReader
 from feeds.floor.view import FlagView, Frame
 from tui.feed import Feed
+from tui.format import flag_numbers
 from tui.screens.agents import AgentsScreen
 from tui.screens.alerts import AlertsScreen
 from tui.screens.base import FloorScreen
@@ -48,8 +49,8 @@ SNOOZE_SECONDS = 300.0
 #: and each turn runs one slice while a burst is queued: 256 a slice (3.5 ms) put a
 #: busy floor's key -> repaint p99 at 50-64 ms; 64 a slice brings it to 35 ms.
 PUMP_SLICE = 64
-#: Intervene notifications shown one by one per frame; more are summed up in one.
-NOTIFY_AT_ONCE = 2
+#: Seconds the alert line keeps saying a new intervene flag was raised.
+ALERT_SHOWN_S = 30.0
 #: How far back "this shift" reaches for the coaching queue and agent summary.
 SHIFT_SECONDS = 12 * 3600.0
 
@@ -98,6 +99,7 @@ class FloorwatchApp(App[None]):
         self.refresh_hz = refresh_hz
         self.frame: Frame | None = None
         self._rung: set[str] = set()
+        self._alert: tuple[str, float] | None = None  # the alert line's text, until when
         self._focus: str | None = None
         self._redraw = True
         self._last_screen: Screen | None = None
@@ -129,7 +131,7 @@ class FloorwatchApp(App[None]):
         wall = self.clock()
         frame = self.floor.take(wall)
         self.frame = frame
-        self._announce(frame.alerts)
+        self._announce(frame.alerts, wall)
         for error in frame.errors[-3:]:
             self.notify(error, title="feed problem", severity="warning", timeout=6)
         screen = self.screen
@@ -143,9 +145,11 @@ class FloorwatchApp(App[None]):
         self._last_screen = screen
         if not isinstance(screen, FloorScreen):
             return
+        alert = self._alert[0] if self._alert and wall < self._alert[1] else None
         try:
             with self.batch_update():
                 screen.show_frame(frame, wall, full or frame.resync)
+                screen.show_alert(alert)
         except NoMatches:
             self._redraw = True  # the screen is still composing: the whole floor next tick
 
@@ -156,8 +160,10 @@ class FloorwatchApp(App[None]):
         if self.is_running:
             self.tick()
 
-    def _announce(self, alerts: Iterable[FlagView]) -> None:
-        """A newly raised intervene flag rings the bell once and raises a notification."""
+    def _announce(self, alerts: Iterable[FlagView], wall: float) -> None:
+        """Newly raised intervene flags ring the bell once and go on the alert line: the
+        most urgent one (who, team, rule, its numbers) and how many more came with it.
+        A line, never a pop-up: the board under it stays readable at any size."""
         new = [f for f in alerts
                if f.kind == "intervene" and f.state == "raised" and f.id not in self._rung]
         if not new:
@@ -167,12 +173,13 @@ class FloorwatchApp(App[None]):
             self.bell()
         if not self.config.alerts.notify:
             return
-        for flag in new[:NOTIFY_AT_ONCE]:
-            self.notify(f"{flag.badge} {flag.call}: {flag.evidence}",
-                        title=f"intervene: {flag.rule}", severity="error", timeout=8)
-        if len(new) > NOTIFY_AT_ONCE:
-            self.notify(f"and {len(new) - NOTIFY_AT_ONCE} more: see Alerts (2)",
-                        title="intervene", severity="error", timeout=8)
+        flag = max(new, key=lambda f: (f.severity, f.t))
+        detail = self.reader.detail(flag.call)
+        team = f" · {detail.row.team}" if detail is not None else ""
+        more = f" · +{len(new) - 1} more (2: Alerts)" if len(new) > 1 else ""
+        text = (f" {flag.badge} {self.reader.agent_name(flag.call)}{team} · {flag.rule} · "
+                f"{flag_numbers(flag)}{more}")
+        self._alert = (text, wall + ALERT_SHOWN_S)
 
     # --- screens -----------------------------------------------------------
 
@@ -299,11 +306,12 @@ class FloorwatchApp(App[None]):
             self.notify("no open flag to " + what, severity="warning", timeout=3)
             return
         for flag in targets:
+            who = self.reader.agent_name(flag.call)
             if what == "ack":
-                self.send({"type": "ack", "flag": flag.id}, f"acked {flag.badge} {flag.call}")
+                self.send({"type": "ack", "flag": flag.id}, f"acked {flag.badge} {who}")
             else:
                 self.send({"type": "snooze", "flag": flag.id, "seconds": SNOOZE_SECONDS},
-                          f"snoozed {flag.badge} {flag.call} for {SNOOZE_SECONDS / 60:.0f} min")
+                          f"snoozed {flag.badge} {who} for {SNOOZE_SECONDS / 60:.0f} min")
 
     @on(FloorScreen.WriteNote)
     def ask_note(self, event: FloorScreen.WriteNote) -> None:

@@ -71,6 +71,28 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
+def flag_numbers(flag: FlagView) -> str:
+    """A flag's numbers in a few words, from its `values` (its sentence if it has none)."""
+    rule, values = flag.rule, flag.values
+    if rule in ("customer_distress", "agent_raised_voice"):
+        who = "cust" if rule == "customer_distress" else "agent"
+        parts = [f"{values['db']:+.1f} dB"] if "db" in values else []
+        parts += [f"{values['st']:+.1f} st"] if "st" in values else []
+        if parts:
+            return f"{who} {', '.join(parts)}"
+    elif rule == "hold_long" and "hold_s" in values:
+        return f"hold {duration(values['hold_s'])}"
+    elif rule == "hold_total" and "total_s" in values:
+        return f"holds Σ {duration(values['total_s'])}"
+    elif rule == "transfers" and "count" in values:
+        return f"{values['count']:.0f} transfers"
+    elif rule == "talk_over" and "count" in values and "window_s" in values:
+        return f"{values['count']:.0f} talk-overs in {values['window_s']:.0f} s"
+    elif rule == "deescalated" and "calmed_s" in values:
+        return f"calmed in {_num(values['calmed_s'])} s"
+    return flag.evidence
+
+
 def why(row: CallRow) -> str:
     """The most urgent open flag's numbers in a few words, for the board's WHY column:
     from the flag's `values`, and how long its episode has lasted (a running hold, a
@@ -79,21 +101,14 @@ def why(row: CallRow) -> str:
     if not flags:
         return ""
     flag = flags[0]
-    rule, values = flag.rule, flag.values
+    rule = flag.rule
     if rule == "hold_long" and row.on_hold:
         return f"hold {duration(row.hold_time())}"
     if rule == "hold_total":
         return f"holds Σ {duration(row.hold_sum())}"
     if rule == "transfers":
         return f"{row.transfers} transfers"
-    if rule in ("customer_distress", "agent_raised_voice"):
-        who = "cust" if rule == "customer_distress" else "agent"
-        parts = [f"{values['db']:+.1f} dB"] if "db" in values else []
-        parts += [f"{values['st']:+.1f} st"] if "st" in values else []
-        if parts:
-            return f"{who} {', '.join(parts)} for {duration(row.flag_age(flag))}"
-    if rule == "talk_over" and "count" in values and "window_s" in values:
-        return f"{values['count']:.0f} talk-overs in {values['window_s']:.0f} s"
-    if rule == "deescalated" and "calmed_s" in values:
-        return f"calmed in {_num(values['calmed_s'])} s"
-    return flag.evidence
+    text = flag_numbers(flag)
+    if rule in ("customer_distress", "agent_raised_voice") and text is not flag.evidence:
+        return f"{text} for {duration(row.flag_age(flag))}"
+    return text

@@ -29,6 +29,19 @@ class CountsBar(Static):
         return text
 
 
+class AlertLine(Static):
+    """One line above the status line for new intervene flags: who, team, rule, numbers,
+    and how many more came with it. It never covers the board; Alerts (2) has them all."""
+
+    def show(self, text: str | None) -> None:
+        if text != self._shown:
+            self._shown = text
+            self.display = text is not None
+            self.update(Text(text or "", no_wrap=True, overflow="ellipsis"))
+
+    _shown: str | None = ""
+
+
 class StatusLine(Static):
     """The truth about the feed: connected, reconnecting (attempt n) or stale, and where.
 
@@ -50,7 +63,7 @@ class StatusLine(Static):
         if status.state == "connected" and expecting and stale >= STALE_AFTER:
             head = f"◑ stale for {stale:.0f} s"
         elif status.state == "connected" and expecting and status.producers == 0:
-            head = "● connected, but no producer is: the calls shown are not live"
+            head = "● connected · NO PRODUCER: calls not live"
         elif status.state == "connected":
             head = "● connected"
             if status.producers is not None:

@@ -113,7 +113,7 @@ class Alerts:
     """How the TUI announces a new intervene flag."""
 
     bell: bool = True
-    notify: bool = True
+    notify: bool = True  # on the alert line above the status line
 
 
 @dataclass(frozen=True, slots=True)

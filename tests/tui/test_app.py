@@ -20,7 +20,7 @@ from tui.screens.alerts import AlertsScreen
 from tui.screens.board import BoardScreen
 from tui.screens.detail import DetailScreen
 from tui.screens.modals import HelpScreen, bindings_table
-from tui.widgets import StatusLine
+from tui.widgets import AlertLine, StatusLine
 
 
 class CountingApp(FloorwatchApp):
@@ -68,8 +68,15 @@ async def test_flags_appear_and_intervene_calls_sort_to_the_top():
         assert {f.badge for f in rows[board.order[-1]].flags} == {"+K"}
         counts = app.frame.counts
         assert (counts.live, counts.on_hold, counts.flags["intervene"]) == (6, 2, 4)
-        # A new intervene flag rang the bell once per frame, however many arrived.
+        # A new intervene flag rang the bell once per frame, however many arrived, and is
+        # on the alert line by agent, team, rule and numbers; nothing pops up over the board.
         assert app.rings == 1
+        line = app.screen.query_one(AlertLine)
+        assert line.display
+        text = str(line.render())
+        assert " · red · " in text or " · blue · " in text
+        assert " more (2: Alerts)" in text and " a-" in text and "c-" not in text
+        assert not app._notifications
         await pilot.press("o")
         await pilot.pause()
         assert board.order == sorted(board.order, key=lambda c: rows[c].agent)

@@ -10,7 +10,7 @@ from feeds.floor.shift import agent_stats
 from feeds.floor.view import Frame
 from tui.format import duration
 from tui.screens.base import HistoryScreen
-from tui.widgets import CountsBar, StatusLine
+from tui.widgets import AlertLine, CountsBar, StatusLine
 
 #: Frames between refreshes of the table while it is on screen (live calls move it).
 REFRESH_EVERY = 20
@@ -29,6 +29,7 @@ class AgentsScreen(HistoryScreen):
         table.add_columns("agent", "team", "calls", "live", "avg hold", "transfers",
                           "talk-overs/call", "!I", "?C", "+K")
         yield table
+        yield AlertLine()
         yield StatusLine()
         yield Footer(compact=True)
 

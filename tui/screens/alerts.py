@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer
 from feeds.floor.reader import FloorReader
 from feeds.floor.view import FlagView, Frame
 from tui.screens.base import FloorScreen, clock_text
-from tui.widgets import CountsBar, StatusLine
+from tui.widgets import AlertLine, CountsBar, StatusLine
 
 
 class AlertsScreen(FloorScreen):
@@ -33,6 +33,7 @@ class AlertsScreen(FloorScreen):
         table: DataTable = DataTable(id="alerts", cursor_type="row", zebra_stripes=True)
         table.add_columns("time", "flag", "state", "rule", "agent", "evidence")
         yield table
+        yield AlertLine()
         yield StatusLine()
         yield Footer(compact=True)
 

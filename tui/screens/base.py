@@ -19,7 +19,7 @@ from textual.widgets import DataTable
 
 from feeds.floor.reader import FloorReader
 from feeds.floor.view import FlagView, Frame
-from tui.widgets import CountsBar, StatusLine
+from tui.widgets import AlertLine, CountsBar, StatusLine
 
 
 def clock_text(t: float) -> str:
@@ -85,6 +85,11 @@ class FloorScreen(Screen):
             bar.counts = frame.counts
         for line in self.query(StatusLine):
             line.show(frame.status, wall, expecting=frame.counts.live > 0)
+
+    def show_alert(self, text: str | None) -> None:
+        """The app's alert line for new intervene flags (None: nothing new to say)."""
+        for line in self.query(AlertLine):
+            line.show(text)
 
 
 class HistoryScreen(FloorScreen):

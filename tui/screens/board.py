@@ -14,7 +14,7 @@ from feeds.floor.reader import FloorReader
 from feeds.floor.view import CallRow, FlagView, Frame
 from tui.board import Board
 from tui.screens.base import FloorScreen, clock_text
-from tui.widgets import CountsBar, StatusLine
+from tui.widgets import AlertLine, CountsBar, StatusLine
 
 
 class BoardScreen(FloorScreen):
@@ -45,6 +45,7 @@ class BoardScreen(FloorScreen):
         yield Static("", id="down")
         yield Board(id="board")
         yield Input(placeholder="filter: agent, name, team, queue or call id", id="filter")
+        yield AlertLine()
         yield StatusLine()
         yield Footer(compact=True)
 

@@ -16,7 +16,7 @@ from feeds.floor.shift import EndedCall
 from feeds.floor.view import KIND_PREFIX, RULE_LETTERS, Frame
 from tui.format import duration
 from tui.screens.base import HistoryScreen, clock_text
-from tui.widgets import CountsBar, StatusLine
+from tui.widgets import AlertLine, CountsBar, StatusLine
 
 CSV_FIELDS = ("agent", "agent_name", "team", "queue", "call", "started", "ended", "duration",
               "hold_total", "transfers", "talk_overs", "flags", "notes")
@@ -58,6 +58,7 @@ class CoachingScreen(HistoryScreen):
         table: DataTable = DataTable(id="coaching", cursor_type="row", zebra_stripes=True)
         table.add_columns("agent", "call", "ended", "length", "flags", "notes")
         yield table
+        yield AlertLine()
         yield StatusLine()
         yield Footer(compact=True)
 

@@ -17,7 +17,7 @@ from feeds.floor.view import CallDetail, CallRow, FlagView, Frame
 from tui.format import duration, flag_line
 from tui.plot import LevelPlot
 from tui.screens.base import FloorScreen, clock_text
-from tui.widgets import CountsBar, StatusLine
+from tui.widgets import AlertLine, CountsBar, StatusLine
 
 #: From this many columns the timeline gets a full-height column beside the plots.
 WIDE = 120
@@ -63,6 +63,7 @@ class DetailScreen(FloorScreen):
                 yield OptionList(id="flags")
             with VerticalScroll(id="timeline-box"):
                 yield Static("", id="timeline")
+        yield AlertLine()
         yield StatusLine()
         # The palette hint gives way to the actions at 80 columns (Ctrl+P still works).
         yield Footer(compact=True, show_command_palette=False)
