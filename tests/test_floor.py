@@ -423,3 +423,30 @@ def test_a_transfer_that_names_an_agent_shows_them_by_name():
     ], 0.0)
     row = floor.take(0.0).rows["c1"]
     assert (row.agent, row.name, row.team) == ("s007", "Sam Ito", "tier2")
+
+
+def test_within_a_severity_whoever_has_waited_longest_comes_first():
+    """A customer on hold since T0 + 10 (flagged at T0 + 130) waits longer than a call
+    transferred twice by T0 + 100, though that call is older and its flag came first."""
+    floor = Floor()
+    feed(floor, [
+        start("xfer", "ann", t=T0 - 60),
+        start("held", "bob", t=T0),
+        {"type": "event", "call": "held", "t": T0 + 10, "event": "hold_start"},
+        {"type": "flag", "id": "xfer:transfers:1", "call": "xfer", "t": T0 + 100,
+         "kind": "intervene", "rule": "transfers", "severity": 2, "state": "raised",
+         "evidence": "customer transferred 2 times", "values": {"count": 2}},
+        {"type": "flag", "id": "held:hold_long:1", "call": "held", "t": T0 + 130,
+         "kind": "intervene", "rule": "hold_long", "severity": 2, "state": "raised",
+         "evidence": "customer on hold for 120 s", "values": {"hold_s": 120.0}},
+    ], 0.0)
+    floor.take(0.0)
+    assert floor.order() == ["held", "xfer"]
+    # acked, the hold keeps the time it began: an ack's `t` is when it was acked
+    floor.apply({"type": "flag", "id": "held:hold_long:1", "call": "held", "t": T0 + 200,
+                 "kind": "intervene", "rule": "hold_long", "severity": 2, "state": "acked",
+                 "evidence": "customer on hold for 120 s", "values": {"hold_s": 120.0},
+                 "by": "sam"}, 0.0)
+    floor.take(0.0)
+    assert floor.detail("held").flags[0].since == T0 + 10
+    assert floor.order() == ["xfer", "held"]  # raised before acked

@@ -162,6 +162,7 @@ class Board(ScrollView, can_focus=True):
         self.order: list[str] = []
         self.empty_text = "no live calls"
         self.cursor = 0
+        self._stay_put: str | None = None  # the call acted on: its move leaves the cursor
         self._index: dict[str, int] = {}
         self._cache: dict[str, tuple[CallRow, tuple, Strip]] = {}
         self._columns: list[Column] = []
@@ -176,6 +177,11 @@ class Board(ScrollView, can_focus=True):
     @property
     def cursor_call(self) -> str | None:
         return self.order[self.cursor] if 0 <= self.cursor < len(self.order) else None
+
+    def stay_put(self) -> None:
+        """The call under the cursor is being acted on: when it moves, keep the cursor's
+        place instead of following it (the urgent rows stay in view)."""
+        self._stay_put = self.cursor_call
 
     def show(self, rows: Mapping[str, CallRow], order: Sequence[str] | None,
              empty_text: str, changed: Set[str], teams: Set[str] = frozenset()) -> None:
@@ -197,7 +203,11 @@ class Board(ScrollView, can_focus=True):
         if order is not None and list(order) != self.order:
             self.order = list(order)
             self._index = {call: i for i, call in enumerate(self.order)}
-            if keep in self._index:
+            if keep is not None and keep == self._stay_put:
+                # The call acted on moves (acked, snoozed): the cursor stays where the
+                # supervisor is, on whatever now holds that place, not with the call.
+                self._stay_put = None
+            elif keep in self._index:
                 self.cursor = self._index[keep]
             self.cursor = max(0, min(self.cursor, len(self.order) - 1))
             self.virtual_size = Size(self.size.width, len(self.order) + 1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 #: Rule id -> kind. Rule ids are stable: recordings, tests and headless output name them.
@@ -51,8 +51,10 @@ class Flag:
         return replace(self, state=state, t=t, evidence=evidence, values=values)
 
     def to_message(self) -> dict[str, Any]:
-        message = {"type": "flag"}
-        message.update(asdict(self))
+        """The protocol's `flag` message (with `values`)."""
+        message: dict[str, Any] = {"type": "flag"}
+        message.update((f.name, getattr(self, f.name)) for f in fields(Flag))
+        message["values"] = dict(self.values)
         return message
 
     @classmethod

@@ -189,16 +189,20 @@ NeedKey = tuple[int, int, float, str]
 
 
 def need_key(flags: Iterable[FlagView], started: float, call: str) -> NeedKey:
-    """Board order: raised intervene first, then acked intervene, then other open flags
-    (snoozed ones do not count); within a tier the highest severity, then the oldest call."""
-    tier, severity = 3, 0
+    """Board order, answering "who needs me now": raised intervene first, then acked
+    intervene, then other open flags (snoozed ones do not count); within a tier the
+    highest severity, then whoever has waited longest: the earliest start of such a
+    flag's episode (a hold counts from its start). Calls with no flag: the oldest first."""
+    tier, severity, since = 3, 0, started
     for flag in flags:
         if flag.state == "snoozed":
             continue
         rank = (0 if flag.state == "raised" else 1) if flag.kind == "intervene" else 2
         if rank < tier or (rank == tier and flag.severity > severity):
-            tier, severity = rank, flag.severity
-    return (tier, -severity, started, call)
+            tier, severity, since = rank, flag.severity, flag.since
+        elif rank == tier and flag.severity == severity:
+            since = min(since, flag.since)
+    return (tier, -severity, since, call)
 
 
 @dataclass(frozen=True, slots=True)

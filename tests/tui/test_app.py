@@ -62,9 +62,14 @@ async def test_flags_appear_and_intervene_calls_sort_to_the_top():
         assert len(board.order) == 6
         kinds = [{f.kind for f in rows[c].flags if f.state == "raised"} for c in board.order]
         assert [("intervene" in k) for k in kinds] == [True] * 4 + [False] * 2
-        # Within the intervene tier the oldest call comes first.
-        starts = [rows[c].started for c in board.order[:4]]
-        assert starts == sorted(starts)
+        # Within the intervene tier and a severity, whoever has waited longest comes first.
+        def waiting(call: str) -> tuple[int, float]:
+            top = [f for f in rows[call].flags if f.kind == "intervene" and f.is_open]
+            severity = max(f.severity for f in top)
+            return -severity, min(f.since for f in top if f.severity == severity)
+
+        order = [waiting(c) for c in board.order[:4]]
+        assert order == sorted(order)
         assert {f.badge for f in rows[board.order[-1]].flags} == {"+K"}
         counts = app.frame.counts
         assert (counts.live, counts.on_hold, counts.flags["intervene"]) == (6, 2, 4)
@@ -99,6 +104,25 @@ async def test_cursor_stays_on_its_call_when_the_order_changes():
         assert board.order != before
         assert board.order[0] == "red-2"
         assert board.cursor_call == watched
+
+
+async def test_acking_the_top_row_keeps_the_cursor_where_the_supervisor_is():
+    feed = ReplayFeed(hub_stream())
+    app = make_app(feed)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot, feed)
+        board = board_of(app)
+        top = board.order[0]
+        flag = next(f for f in board.rows[top].flags if f.state == "raised")
+        await pilot.press("a")
+        await settle(pilot, feed)
+        assert feed.sent[-1] == {"type": "ack", "flag": flag.id}
+        # the hub's echo: the call is acked and sorts down; the cursor stays on top
+        feed.queue.put_nowait({**flag.to_message(), "state": "acked", "by": "tester",
+                               "values": dict(flag.values)})
+        await settle(pilot, feed)
+        assert board.order.index(top) > 0
+        assert board.cursor == 0 and board.cursor_call == board.order[0]
 
 
 async def test_ack_from_the_detail_screen_reaches_the_hub():

@@ -134,11 +134,13 @@ class BoardScreen(FloorScreen):
     def action_ack(self) -> None:
         flags = self._most_urgent()
         if flags is not None:
+            self.board.stay_put()
             self.post_message(self.AckFlags(flags))
 
     def action_snooze(self) -> None:
         flags = self._most_urgent()
         if flags is not None:
+            self.board.stay_put()
             self.post_message(self.SnoozeFlags(flags))
 
     def action_filter_text(self) -> None:
