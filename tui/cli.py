@@ -20,8 +20,9 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 
-from feeds.client.publisher import print_reply, replay_to
-from feeds.client.subscriber import FeedClient, subscribe_url
+from feeds.client.address import hub_url
+from feeds.client.publisher import print_problem, print_reply, replay_to
+from feeds.client.subscriber import FeedClient
 from feeds.core.config import Config, ConfigError, load, to_toml
 from feeds.core.replay import replay_file
 from feeds.hub.server import run_hub
@@ -108,7 +109,8 @@ def _run_replay(args: argparse.Namespace) -> int:
     speed = None if args.fast else args.speed
     if args.to:
         try:
-            return asyncio.run(replay_to(args.file, args.to, speed, binary=True))
+            url = hub_url(args.to, "/publish")
+            return asyncio.run(replay_to(args.file, url, speed, binary=True))
         except (ValueError, OSError) as exc:
             print(f"floorwatch replay: error: {exc}", file=sys.stderr)
             return 2
@@ -218,13 +220,19 @@ def _run_simulate(args: argparse.Namespace) -> int:
     if args.warmup < 0:
         print("floorwatch simulate: --warmup: expected a number >= 0", file=sys.stderr)
         return 2
+    try:
+        args.to = hub_url(args.to, "/publish")
+    except ValueError as exc:
+        print(f"floorwatch simulate: error: {exc}", file=sys.stderr)
+        return 2
     print(f"floorwatch simulate: {args.calls} agents at {args.rate:g} Hz -> {args.to}",
           file=sys.stderr)
     with contextlib.suppress(KeyboardInterrupt):
         try:
             sent = asyncio.run(simulate(
                 args.to, args.calls, args.rate, args.seed, args.warmup, args.teams,
-                args.duration, not args.json, print_reply("floorwatch simulate")))
+                args.duration, not args.json, print_reply("floorwatch simulate"),
+                on_problem=print_problem("floorwatch simulate")))
         except ValueError as exc:
             print(f"floorwatch simulate: error: {exc}", file=sys.stderr)
             return 2
@@ -294,7 +302,7 @@ def _add_watch(sub: argparse._SubParsersAction) -> None:
 def _run_watch(args: argparse.Namespace) -> int:
     config = load(args.config)
     try:
-        url = subscribe_url(args.url)
+        url = hub_url(args.url, "/subscribe")
     except ValueError as exc:
         print(f"floorwatch watch: error: {exc}", file=sys.stderr)
         return 2

@@ -47,8 +47,9 @@ class StatusLine(Static):
 
     Redrawn only when its text changes, not on every frame."""
 
-    def show(self, status: FeedStatus, wall: float, expecting: bool) -> None:
-        text = self.describe(status, wall, expecting)
+    def show(self, status: FeedStatus, wall: float, expecting: bool,
+             live_teams: frozenset[str] = frozenset()) -> None:
+        text = self.describe(status, wall, expecting, live_teams)
         if text != self._shown:
             self._shown = text
             self.update(text)
@@ -58,7 +59,10 @@ class StatusLine(Static):
     _shown = ""
 
     @staticmethod
-    def describe(status: FeedStatus, wall: float, expecting: bool) -> str:
+    def describe(status: FeedStatus, wall: float, expecting: bool,
+                 live_teams: frozenset[str] = frozenset()) -> str:
+        """One line: the feed's state, the producers, the teams in view (and those with no
+        calls, which may be misspelt), the hub's address, what went wrong."""
         stale = status.stale_for(wall)
         if status.state == "connected" and expecting and stale >= STALE_AFTER:
             head = f"◑ stale for {stale:.0f} s"
@@ -72,6 +76,13 @@ class StatusLine(Static):
             head = f"○ reconnecting (attempt {status.attempt})"
         else:
             head = f"○ {status.state}"
+        if status.teams is None:
+            head += " · all teams"
+        else:
+            head += f" · teams {', '.join(status.teams)}"
+            quiet = [t for t in status.teams if t not in live_teams]
+            if quiet and status.state == "connected":
+                head += f" (no calls on {', '.join(quiet)})"
         text = f" {head}  {status.url}"
         detail = status.detail if status.state != "connected" else ""
         return f"{text}  │ {detail}" if detail else text

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -44,10 +44,13 @@ class Publisher:
         on_reply: Callable[[Message], None] | None = None,
         backoff_initial: float = 0.5,
         backoff_max: float = 10.0,
+        on_problem: Callable[[str], None] | None = None,
     ) -> None:
         self.url = url
         self.binary = binary
         self.on_reply = on_reply or (lambda msg: None)
+        self.on_problem = on_problem or (lambda text: None)
+        self._last_problem = ""
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
         self.live: dict[str, Message] = {}
@@ -69,11 +72,22 @@ class Publisher:
         if self._ws is not None:
             await self._ws.close()
 
+    def _problem(self, exc: Exception) -> Exception | None:
+        """Every failure is worth retrying (the backoff caps the cost); remember why."""
+        self._last_problem = f"{type(exc).__name__}: {exc}"
+        return None
+
+    def _delays(self) -> Generator[float]:
+        """Backoff delays, each told to `on_problem` with the reason, as it starts."""
+        for delay in backoff(self.backoff_initial, self.backoff_max):
+            self.on_problem(
+                f"cannot reach {self.url}: {self._last_problem}; retrying in {delay:.1f} s")
+            yield delay
+
     async def _run(self) -> None:
         async for ws in connect(
             self.url, max_size=None, open_timeout=5,
-            process_exception=lambda exc: None,
-            reconnect_delays=lambda: backoff(self.backoff_initial, self.backoff_max),
+            process_exception=self._problem, reconnect_delays=self._delays,
         ):
             try:
                 if self.live:
@@ -155,6 +169,15 @@ async def play(
     return count
 
 
+def print_problem(prog: str) -> Callable[[str], None]:
+    """Report at once, on stderr, that the hub cannot be reached and when the next try is."""
+
+    def show(text: str) -> None:
+        print(f"{prog}: {text}", file=sys.stderr, flush=True)
+
+    return show
+
+
 def print_reply(prog: str) -> Callable[[Message], None]:
     """Report what the hub sends a producer: errors and `control` requests, on stderr."""
 
@@ -183,7 +206,8 @@ async def replay_to(path: str, url: str, speed: float | None, binary: bool) -> i
                 yield record.message
 
     pacer = Pacer(speed) if speed is not None else None
-    async with Publisher(url, binary, print_reply("floorwatch replay")) as publisher:
+    async with Publisher(url, binary, print_reply("floorwatch replay"),
+                         on_problem=print_problem("floorwatch replay")) as publisher:
         sent = await play(publisher, messages(),
                           pacer.wait if pacer is not None else (lambda t: 0.0))
     print(f"floorwatch replay: published {sent} messages to {url}, skipped {skipped}, "

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import random
 from collections.abc import AsyncIterator, Generator, Iterable
-from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -31,14 +30,6 @@ from feeds.core.protocol import Message, ProtocolError, decode_frame, encode_lik
 
 class FeedDisconnected(ConnectionError):
     """`send` was called while the client has no live connection to the hub."""
-
-
-def subscribe_url(url: str) -> str:
-    """`ws://host:port` -> `ws://host:port/subscribe`; a URL with a path is kept as given."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("ws", "wss") or not parts.netloc:
-        raise ValueError(f"hub address: expected ws://host:port, got {url!r}")
-    return url if parts.path not in ("", "/") else url.rstrip("/") + "/subscribe"
 
 
 def backoff(initial: float, cap: float, factor: float = 2.0) -> Generator[float]:
@@ -104,6 +95,7 @@ class FeedClient:
 
     async def set_teams(self, teams: Iterable[str] | None) -> None:
         self.teams = None if teams is None else list(teams)
+        await self._status("connected" if self._ws is not None else "connecting")
         await self._resubscribe()
 
     async def close(self) -> None:
@@ -140,7 +132,7 @@ class FeedClient:
 
     async def _status(self, state: str, detail: str = "") -> None:
         await self._queue.put({"type": "status", "state": state, "attempt": self._attempt,
-                               "url": self.url, "detail": detail})
+                               "url": self.url, "detail": detail, "teams": self.teams})
 
     def _delays(self) -> Generator[float]:
         """Backoff delays that also tell the reader which attempt comes next and why."""

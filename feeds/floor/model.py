@@ -141,12 +141,14 @@ class Floor:
     def _on_status(self, msg: Mapping[str, Any], wall: float) -> None:
         state = need_field(msg, "state", str)
         attempt = msg.get("attempt")
+        teams = msg.get("teams")
         self._status = replace(
             self._status,
             state=state,
             url=str(msg.get("url") or self._status.url),
             attempt=int(attempt) if isinstance(attempt, int) else 0,
             detail=str(msg.get("detail") or ""),
+            teams=tuple(str(t) for t in teams) if isinstance(teams, list) else None,
         )
         if state != "connected":
             # Freeze the floor clock where the feed left it.

@@ -246,6 +246,7 @@ class FeedStatus:
     detail: str = ""
     last_message: float | None = None  # wall time of the last hub message
     producers: int | None = None  # producers connected to the hub (None: it does not say)
+    teams: tuple[str, ...] | None = None  # the teams subscribed to (None: every team)
 
     def stale_for(self, wall: float) -> float:
         if self.last_message is None:

@@ -130,3 +130,15 @@ def test_why_skips_a_snoozed_flag_for_an_open_one():
     row = floor.take(0.0).rows["c1"]
     assert why(row) == "holds Σ 0:00"
     assert why(floor.take(0.0).rows["c1"]._replace(flags=())) == ""
+
+
+def test_status_line_names_the_teams_in_view_and_those_with_no_calls():
+    from feeds.floor.view import FeedStatus
+    from tui.widgets import StatusLine
+
+    status = FeedStatus(state="connected", url="ws://h:1/subscribe", producers=2,
+                        teams=("red", "nosuchteam"), last_message=0.0)
+    text = StatusLine.describe(status, 1.0, True, frozenset({"red", "blue"}))
+    assert "2 producers · teams red, nosuchteam (no calls on nosuchteam)" in text
+    everyone = StatusLine.describe(FeedStatus(state="connected", producers=0), 1.0, True)
+    assert "NO PRODUCER: calls not live · all teams" in everyone

@@ -84,7 +84,8 @@ class FloorScreen(Screen):
         for bar in self.query(CountsBar):
             bar.counts = frame.counts
         for line in self.query(StatusLine):
-            line.show(frame.status, wall, expecting=frame.counts.live > 0)
+            line.show(frame.status, wall, expecting=frame.counts.live > 0,
+                      live_teams=frame.teams)
 
     def show_alert(self, text: str | None) -> None:
         """The app's alert line for new intervene flags (None: nothing new to say)."""
