@@ -26,7 +26,7 @@ from textual.strip import Strip
 
 from feeds.floor.call import TREND_LEN
 from feeds.floor.view import CallRow
-from tui.format import badge_style, duration, sparkline, why
+from tui.format import badge_style, duration, minutes, sparkline, why
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,16 +64,41 @@ WHY_FROM = 120
 FLAGS_MAX, AGENT_MAX, TEAM_MAX, QUEUE_MAX, WHY_MAX = 8, 18, 12, 14, 48
 SPARK_FIRST = 16
 SPARKS = ("cust", "agentlvl", "pitch", "agentpitch")
-#: What a line shows of its row. Levels come four times a second but a line shows
-#: only the 1-second trends, so a row that changed only there keeps its drawn line;
-#: `t` only counts through the whole seconds of its durations (`_seconds`).
+#: Seconds of event time a line's sparklines move by at once. A line is written to the
+#: terminal whole, so what changes it every second costs a line a second per call: over
+#: SSH that is the board's bandwidth (docs/performance.md). Sparklines move ten cells
+#: every ten seconds, the call's age is shown in minutes; a hold counts every second.
+SPARK_STEP = 10
+#: What a line shows of its row besides its clocks and sparklines. Levels come four
+#: times a second, but a line shows none of them: a row that changed only there keeps
+#: its drawn line.
 LOOK = itemgetter(*(i for i, name in enumerate(CallRow._fields)
-                    if name not in ("t", "levels", "baselines")))
+                    if name not in ("t", "levels", "baselines", "trends")))
 
 
-def _seconds(row: CallRow) -> tuple[int, int]:
-    """The whole seconds a line's timers show: the call's and the running hold's."""
-    return int(row.call_time()), int(row.hold_time())
+#: The board's scrollable height goes up and down in steps of this many lines: a new
+#: height repaints the whole board (its scrollbar), and calls come and go every second.
+HEIGHT_STEP = 32
+
+
+def _virtual_height(rows: int, height: int) -> int:
+    """Lines to scroll over: the header and the rows, rounded up to a HEIGHT_STEP once
+    they do not all fit in `height` (until then there is nothing to scroll)."""
+    lines = rows + 1
+    return lines if lines <= height else -(-lines // HEIGHT_STEP) * HEIGHT_STEP
+
+
+def shown_trend(row: CallRow, name: str) -> tuple[float | None, ...]:
+    """A trend as its sparkline shows it: up to the last whole SPARK_STEP seconds."""
+    trend = row.trend(name)
+    drop = (int(row.t) - 1) % SPARK_STEP
+    return trend[:len(trend) - drop] if drop else trend
+
+
+def _look(row: CallRow) -> tuple:
+    """Everything a drawn line depends on: two rows with the same look draw the same."""
+    return (LOOK(row), int(row.call_time()) // 60, int(row.hold_time()),
+            (int(row.t) - 1) // SPARK_STEP, why(row))
 
 
 def layout(width: int, team: int = 8) -> list[Column]:
@@ -193,12 +218,16 @@ class Board(ScrollView, can_focus=True):
         if team_width != self._team_width:
             self._team_width = team_width
             self._relayout(self.size.width)
-        keep = self.cursor_call
+        keep, cursor = self.cursor_call, self.cursor
         top = int(self.scroll_offset.y)
-        shown = self.order[top:top + self.size.height]
-        stale = (order is not None or empty_text != self.empty_text
-                 or any(c in changed for c in shown))
+        height = self.size.height
+        shown = self.order[top:top + height]
+        # What each line showed, so that only lines whose drawing changes are written to
+        # the terminal again: over SSH a line rewritten is a line's bytes on the link.
+        looks = {call: _look(self._cache[call][0]) for call in shown
+                 if call in changed and call in self._cache}
         self.rows = rows
+        text_changed = empty_text != self.empty_text
         self.empty_text = empty_text
         if order is not None and list(order) != self.order:
             self.order = list(order)
@@ -210,18 +239,32 @@ class Board(ScrollView, can_focus=True):
             elif keep in self._index:
                 self.cursor = self._index[keep]
             self.cursor = max(0, min(self.cursor, len(self.order) - 1))
-            self.virtual_size = Size(self.size.width, len(self.order) + 1)
+            self.virtual_size = Size(self.size.width,
+                                     _virtual_height(len(self.order), self.size.height))
             self._keep_cursor_visible()
-        if len(self._cache) > 4 * max(64, self.size.height):
+        if len(self._cache) > 4 * max(64, height):
             self._cache.clear()
-        if stale:
+        if text_changed or int(self.scroll_offset.y) != top or not self.order:
             self.refresh()
+            return
+        now_shown = self.order[top:top + height]
+        lines = {line for line in (cursor - top + 1, self.cursor - top + 1)
+                 if cursor != self.cursor and 0 < line <= height}
+        for line in range(1, max(len(shown), len(now_shown)) + 1):
+            was = shown[line - 1] if line <= len(shown) else None
+            call = now_shown[line - 1] if line <= len(now_shown) else None
+            if call != was or (call in changed and (
+                    call not in looks or call not in rows or looks[call] != _look(rows[call]))):
+                lines.add(line)
+        for line in sorted(lines):
+            self.refresh(Region(0, line, self.size.width, 1))
 
     # --- drawing -----------------------------------------------------------
 
     def on_resize(self, event: events.Resize) -> None:
         self._relayout(event.size.width)
-        self.virtual_size = Size(event.size.width, len(self.order) + 1)
+        self.virtual_size = Size(event.size.width,
+                                 _virtual_height(len(self.order), event.size.height))
 
     def _relayout(self, width: int) -> None:
         self._columns = layout(width, self._team_width)
@@ -264,10 +307,9 @@ class Board(ScrollView, can_focus=True):
         selected = index == self.cursor and self.has_focus
         key = (width, selected, index == self.cursor)
         cached = self._cache.get(call)
-        if cached is not None and cached[1] == key:
-            drawn = cached[0]
-            if drawn is row or (LOOK(drawn) == LOOK(row) and _seconds(drawn) == _seconds(row)):
-                return cached[2]
+        if cached is not None and cached[1] == key and (
+                cached[0] is row or _look(cached[0]) == _look(row)):
+            return cached[2]
         strip = self._line(row, width, base, selected, index == self.cursor)
         self._cache[call] = (row, key, strip)
         return strip
@@ -325,7 +367,7 @@ class Board(ScrollView, can_focus=True):
             elif col.key == "queue":
                 text = row.queue or ""
             elif col.key == "time":
-                text = duration(row.call_time())
+                text = minutes(row.call_time())
             elif col.key == "state":
                 if row.no_feed:
                     text = "NO FEED"
@@ -343,17 +385,17 @@ class Board(ScrollView, can_focus=True):
             elif col.key == "talk":
                 text = str(row.talk_overs) if row.talk_overs else "·"
             elif col.key == "cust":
-                text = sparkline(row.trend("cust_db"), w)
+                text = sparkline(shown_trend(row, "cust_db"), w)
                 if row.cust_spike:
                     style = base + self._style("board--spike")
             elif col.key == "agentlvl":
-                text = sparkline(row.trend("agent_db"), w)
+                text = sparkline(shown_trend(row, "agent_db"), w)
                 if row.agent_spike:
                     style = base + self._style("board--spike")
             elif col.key == "pitch":
-                text = sparkline(row.trend("cust_pitch"), w, 80.0, 400.0)
+                text = sparkline(shown_trend(row, "cust_pitch"), w, 80.0, 400.0)
             elif col.key == "agentpitch":
-                text = sparkline(row.trend("agent_pitch"), w, 60.0, 300.0)
+                text = sparkline(shown_trend(row, "agent_pitch"), w, 60.0, 300.0)
             else:  # why
                 text = why(row)
             text = text[:w]

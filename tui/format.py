@@ -24,6 +24,12 @@ def duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def minutes(seconds: float) -> str:
+    """Whole minutes (`4m`, `1h05m`): a call's age, which needs no second-by-second tick."""
+    whole = max(0, int(seconds)) // 60
+    return f"{whole // 60}h{whole % 60:02d}m" if whole >= 60 else f"{whole}m"
+
+
 def sparkline(values: Sequence[float | None], width: int, low: float = DB_LOW,
               high: float = DB_HIGH) -> str:
     """The last `width` values as block characters; silence is a blank."""
@@ -110,5 +116,5 @@ def why(row: CallRow) -> str:
         return f"{row.transfers} transfers"
     text = flag_numbers(flag)
     if rule in ("customer_distress", "agent_raised_voice") and text is not flag.evidence:
-        return f"{text} for {duration(row.flag_age(flag))}"
+        return f"{text} for {minutes(row.flag_age(flag))}"
     return text

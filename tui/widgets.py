@@ -1,9 +1,14 @@
-"""Small widgets every screen shares: the counts bar and the feed status line."""
+"""Small widgets every screen shares: the counts bar, the alert line and the status line.
+
+Each is one line whose text changes often; each repaints only itself (a reactive with
+no layout), since a `Static.update` reflows the whole screen and so rewrites every line
+of the terminal: over SSH, that was most of the board's bandwidth."""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.reactive import reactive
+from textual.widget import Widget
 from textual.widgets import Static
 
 from feeds.floor.view import STALE_AFTER, Counts, FeedStatus
@@ -29,34 +34,32 @@ class CountsBar(Static):
         return text
 
 
-class AlertLine(Static):
+class Line(Widget):
+    """One line of text, cut with an ellipsis where it does not fit."""
+
+    text: reactive[str] = reactive("", layout=False)
+
+    def render(self) -> Text:
+        return Text(self.text, no_wrap=True, overflow="ellipsis")
+
+
+class AlertLine(Line):
     """One line above the status line for new intervene flags: who, team, rule, numbers,
     and how many more came with it. It never covers the board; Alerts (2) has them all."""
 
     def show(self, text: str | None) -> None:
-        if text != self._shown:
-            self._shown = text
-            self.display = text is not None
-            self.update(Text(text or "", no_wrap=True, overflow="ellipsis"))
-
-    _shown: str | None = ""
+        self.display = text is not None  # a reflow only when it comes or goes
+        self.text = text or ""
 
 
-class StatusLine(Static):
-    """The truth about the feed: connected, reconnecting (attempt n) or stale, and where.
-
-    Redrawn only when its text changes, not on every frame."""
+class StatusLine(Line):
+    """The truth about the feed: connected, reconnecting (attempt n) or stale, and where."""
 
     def show(self, status: FeedStatus, wall: float, expecting: bool,
              live_teams: frozenset[str] = frozenset()) -> None:
-        text = self.describe(status, wall, expecting, live_teams)
-        if text != self._shown:
-            self._shown = text
-            self.update(text)
+        self.text = self.describe(status, wall, expecting, live_teams)
         self.set_class(not status.live(wall, expecting) or (
             expecting and status.producers == 0), "-down")
-
-    _shown = ""
 
     @staticmethod
     def describe(status: FeedStatus, wall: float, expecting: bool,

@@ -17,7 +17,7 @@ from tui.app import FloorwatchApp
 from tui.board import Board
 from tui.plot import LevelPlot
 from tui.screens.alerts import AlertsScreen
-from tui.screens.board import BoardScreen
+from tui.screens.board import RESORT_S, BoardScreen
 from tui.screens.detail import DetailScreen
 from tui.screens.modals import HelpScreen, bindings_table
 from tui.widgets import AlertLine, StatusLine
@@ -100,6 +100,9 @@ async def test_cursor_stays_on_its_call_when_the_order_changes():
         feed.queue.put_nowait({"type": "flag", "id": "red-2:transfers:1", "call": "red-2",
                                "t": T0 + 150.0, "kind": "intervene", "rule": "transfers",
                                "severity": 3, "state": "raised", "evidence": "2 transfers"})
+        await settle(pilot, feed)
+        assert board.order == before  # rows keep their places until the next sort
+        app.clock = lambda: WALL + RESORT_S
         await settle(pilot, feed)
         assert board.order != before
         assert board.order[0] == "red-2"

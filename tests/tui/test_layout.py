@@ -69,12 +69,12 @@ def test_why_says_the_most_urgent_flags_numbers_in_a_few_words():
                values={"db": 10.1, "base_db": -24.8, "st": 4.1, "base_hz": 144.0,
                        "sustain_s": 3.0, "threshold_db": 8.0, "threshold_st": 4.0})
     # the numbers from the raise, and how long the episode has lasted (not the rule's 3 s)
-    assert why(row) == "cust +10.1 dB, +4.1 st for 3:01"
+    assert why(row) == "cust +10.1 dB, +4.1 st for 3m"
     row = _row("agent_raised_voice", "coach",
                "agent loudness +9.1 dB over their baseline (-26.0 dBFS) for 2.0 s of their "
                "speech (threshold +8 dB)",
                values={"db": 9.1, "base_db": -26.0, "sustain_s": 2.0, "threshold_db": 8.0})
-    assert why(row) == "agent +9.1 dB for 3:01"
+    assert why(row) == "agent +9.1 dB for 3m"
     held = _row("hold_long", "intervene", "customer on hold for 120 s with no check-in",
                 {"type": "event", "call": "c1", "t": T0 + 10, "event": "hold_start"})
     assert why(held) == "hold 5:01"  # the call's own event time: T0 + 311 - (T0 + 10)
@@ -93,7 +93,7 @@ def test_why_says_the_most_urgent_flags_numbers_in_a_few_words():
     assert why(_row("talk_over", "coach", "odd")) == "odd"
     # the words of the sentence do not matter: only its values are read
     row = _row("customer_distress", "intervene", "anything", values={"db": 9.0, "sustain_s": 3})
-    assert why(row) == "cust +9.0 dB for 3:01"
+    assert why(row) == "cust +9.0 dB for 3m"
 
 
 def test_why_reads_what_the_engine_writes():

@@ -27,6 +27,10 @@ def clock_text(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%H:%M:%S")
 
 
+#: The counts bar changes with every flag on a busy floor: it is redrawn once a second.
+COUNTS_EVERY_S = 1.0
+
+
 class FloorScreen(Screen):
     """A screen that shows part of the floor; the app hands it every frame while it is on top."""
 
@@ -78,11 +82,14 @@ class FloorScreen(Screen):
     def __init__(self, floor: FloorReader) -> None:
         super().__init__()
         self.floor = floor
+        self._counted_at = float("-inf")  # wall time the counts bar was last updated
 
     def show_frame(self, frame: Frame, wall: float, full: bool) -> None:
         """Apply one frame; `full` means the screen missed frames and must redraw from scratch."""
-        for bar in self.query(CountsBar):
-            bar.counts = frame.counts
+        if full or wall - self._counted_at >= COUNTS_EVERY_S:
+            self._counted_at = wall
+            for bar in self.query(CountsBar):
+                bar.counts = frame.counts
         for line in self.query(StatusLine):
             line.show(frame.status, wall, expecting=frame.counts.live > 0,
                       live_teams=frame.teams)

@@ -16,6 +16,10 @@ from tui.board import Board
 from tui.screens.base import FloorScreen, clock_text
 from tui.widgets import AlertLine, CountsBar, StatusLine
 
+#: Seconds a change that may move rows waits for the next sort, unless it is an ack or a
+#: snooze: the board reorders at most this often otherwise.
+RESORT_S = 5.0
+
 
 class BoardScreen(FloorScreen):
     """Live calls sorted by need; filters by team, flag kind and text."""
@@ -39,6 +43,8 @@ class BoardScreen(FloorScreen):
         self.text = ""
         self.teams: list[str] = []  # teams on the floor, for the team filter
         self.order: list[str] = []
+        self._resort_due = False  # calls changed in ways that may move them
+        self._sorted_at = float("-inf")  # wall time of the last sort
 
     def compose(self) -> ComposeResult:
         yield CountsBar()
@@ -62,11 +68,20 @@ class BoardScreen(FloorScreen):
         super().show_frame(frame, wall, full)
         order = None
         # Sort only when the order can have changed: flags, agent, team or queue of some
-        # call changed, or calls came or went. Level updates never move a row.
-        if full or frame.resync or frame.removed or frame.reranked:
+        # call changed, or calls came or went (level updates never move a row); and at
+        # once only for a supervisor's ack or snooze, else at most every RESORT_S (a new
+        # intervene flag is on the alert line at once): rows that move rewrite every line
+        # below them, which over SSH is the board's bandwidth.
+        self._resort_due |= bool(frame.reranked or frame.removed)
+        urgent = any(f.state in ("acked", "snoozed") for f in frame.alerts)
+        if full or frame.resync or (self._resort_due and (
+                urgent or wall - self._sorted_at >= RESORT_S)):
             order = self.floor.order(self._team_set, self._kind_set, self.text,
                                      self.by_agent)
             self.order = order
+            self._resort_due, self._sorted_at = False, wall
+        elif frame.removed:  # an ended call leaves at once; the rest keep their places
+            order = self.order = [c for c in self.order if c not in frame.removed]
         self.teams = sorted(frame.teams)
         live = frame.status.live(wall, expecting=frame.counts.live > 0)
         down = self.query_one("#down", Static)
