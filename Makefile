@@ -40,6 +40,7 @@ bench: $(BUILT)
 	$(BIN)/python benchmarks/bench_detect.py
 	$(BIN)/python benchmarks/bench_hub.py
 	$(BIN)/python benchmarks/bench_tui.py
+	$(BIN)/python benchmarks/bench_bandwidth.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache snapshot_report.html build feeds/core/*.c feeds/core/*.so feeds/core/compiled_from.json

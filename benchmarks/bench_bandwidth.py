@@ -6,7 +6,8 @@ simulator (`--calls` live calls at 4 samples/s) and the real `floorwatch watch` 
 pseudo-terminal of each size, lets it settle, then counts the bytes it writes for
 `--seconds`. The baseline, on the same pty size in the same run, is `top -d 1`.
 
-    .venv/bin/python benchmarks/bench_bandwidth.py [--calls 200] [--seconds 20] [--sizes 160x48,80x24]
+    .venv/bin/python benchmarks/bench_bandwidth.py [--calls 200] [--seconds 20] \
+        [--sizes 160x48,80x24]
 """
 
 from __future__ import annotations
