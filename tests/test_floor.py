@@ -450,3 +450,20 @@ def test_within_a_severity_whoever_has_waited_longest_comes_first():
     floor.take(0.0)
     assert floor.detail("held").flags[0].since == T0 + 10
     assert floor.order() == ["xfer", "held"]  # raised before acked
+
+
+def test_the_timeline_says_which_overlaps_the_talk_over_rule_does_not_count():
+    floor = Floor(backchannel_s=1.0)
+    feed(floor, [
+        start("c1", "ann"),
+        {"type": "event", "call": "c1", "t": T0 + 1, "event": "talk_over", "by": "agent",
+         "dur": 0.6},
+        {"type": "event", "call": "c1", "t": T0 + 2, "event": "talk_over", "by": "customer",
+         "dur": 1.5},
+        {"type": "event", "call": "c1", "t": T0 + 3, "event": "talk_over", "by": "agent",
+         "dur": 1.5},
+    ], 0.0)
+    texts = [e.text for e in floor.detail("c1").timeline if e.kind == "event"]
+    assert texts == ["agent talked over for 0.6 s (a backchannel: not counted)",
+                     "customer talked over for 1.5 s (the customer: not counted)",
+                     "agent talked over for 1.5 s"]

@@ -38,7 +38,7 @@ from tui.screens.base import FloorScreen
 from tui.screens.board import BoardScreen
 from tui.screens.coaching import CoachingScreen
 from tui.screens.detail import DetailScreen
-from tui.screens.modals import HelpScreen, NoteScreen
+from tui.screens.modals import ConfirmScreen, HelpScreen, NoteScreen
 
 #: Repaints per second; the frame rate of the board whatever the message rate.
 REFRESH_HZ = 4.0
@@ -81,7 +81,7 @@ class FloorwatchApp(App[None]):
         export_dir: Path | None = None,
         theme: str | None = None,
     ) -> None:
-        self.floor = Floor()
+        self.floor = Floor(config.rules.talk_over.min_dur_s)
         reader = FloorReader(self.floor)
         self.export_dir = export_dir or Path.cwd()
         # Each mode's screen is made with the floor it reads (attributes down).
@@ -325,8 +325,21 @@ class FloorwatchApp(App[None]):
 
     @on(FloorScreen.RequestAction)
     def request_action(self, event: FloorScreen.RequestAction) -> None:
-        self.send({"type": "action", "call": event.call, "action": event.action},
-                  f"{event.action} requested on {event.call}")
+        """listen / whisper at once; barge (the customer hears the supervisor) only after
+        a yes."""
+        call, action = event.call, event.action
+        who = self.reader.agent_name(call)
+
+        def go(yes: bool | None = True) -> None:
+            if yes:
+                self.send({"type": "action", "call": call, "action": action},
+                          f"{action} requested on {who}'s call")
+
+        if action == "barge":
+            self.push_screen(ConfirmScreen(
+                f"Barge into {who}'s call {call}? The customer will hear you."), callback=go)
+        else:
+            go()
 
     @on(FloorScreen.LoadHistory)
     def request_history(self) -> None:

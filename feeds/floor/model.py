@@ -79,7 +79,9 @@ class RowView(Mapping[str, CallRow]):
 class Floor:
     """Folds hub messages into per-call state; hands out immutable frames."""
 
-    def __init__(self) -> None:
+    def __init__(self, backchannel_s: float = 1.0) -> None:
+        #: Overlaps shorter than this are backchannels (rules.talk_over.min_dur_s).
+        self.backchannel_s = backchannel_s
         self._calls: dict[str, LiveCall] = {}
         self._rows: dict[str, CallRow] = {}  # last built row per call
         self._stale: set[str] = set()  # calls whose row must be rebuilt before it is read
@@ -318,7 +320,14 @@ class Floor:
         elif event == "talk_over":
             dur = msg.get("dur")
             dur = float(dur) if isinstance(dur, NUM) else 0.0
-            text = f"{msg.get('by', '?')} talked over for {dur:.1f} s"
+            by = msg.get("by", "?")
+            text = f"{by} talked over for {dur:.1f} s"
+            # Say what the talk_over rule makes of it, so the timeline does not look
+            # like evidence against the agent where there is none.
+            if dur < self.backchannel_s:
+                text += " (a backchannel: not counted)"
+            elif by != "agent":
+                text += " (the customer: not counted)"
         else:
             text = event
         entry.timeline.append(TimelineEntry(t, "event", text))

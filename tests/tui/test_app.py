@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from rich.console import Console
+from textual.binding import Binding
 from textual.widgets import DataTable, OptionList, Static
 
 from feeds.core.config import Alerts, Config
@@ -19,7 +20,7 @@ from tui.plot import LevelPlot
 from tui.screens.alerts import AlertsScreen
 from tui.screens.board import RESORT_S, BoardScreen
 from tui.screens.detail import DetailScreen
-from tui.screens.modals import HelpScreen, bindings_table
+from tui.screens.modals import ConfirmScreen, HelpScreen, bindings_table
 from tui.widgets import AlertLine, StatusLine
 
 
@@ -387,3 +388,43 @@ async def test_a_narrow_detail_plot_still_says_spike():
         assert title.startswith("Cust dBFS now") and "SPIKE" in title
         calm = app.screen.query_one("#agent_db", LevelPlot).render_line(0).text
         assert "SPIKE" not in calm
+
+
+async def test_barge_asks_first_and_listen_does_not():
+    feed = ReplayFeed(hub_stream())
+    app = make_app(feed)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot, feed)
+        await pilot.press("enter")
+        await settle(pilot, feed)
+        call = app.screen.call
+        await pilot.press("b")
+        await settle(pilot, feed)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        await settle(pilot, feed)
+        assert isinstance(app.screen, DetailScreen)
+        assert not any(m.get("type") == "action" for m in feed.sent)
+        await pilot.press("b")
+        await settle(pilot, feed)
+        await pilot.press("y")
+        await settle(pilot, feed)
+        await pilot.press("l")
+        await settle(pilot, feed)
+        actions = [m for m in feed.sent if m.get("type") == "action"]
+        assert actions == [{"type": "action", "call": call, "action": "barge"},
+                           {"type": "action", "call": call, "action": "listen"}]
+
+
+def test_help_names_keys_as_people_write_them():
+    table = bindings_table([("Board", [Binding("question_mark", "help", "Help"),
+                                       Binding("slash", "filter", "Filter"),
+                                       Binding("pagedown", "page", "Page down"),
+                                       Binding("enter", "open", "Open"),
+                                       Binding("enter", "open_again", "Open")])])
+    console = Console(width=60, record=True, file=io.StringIO())
+    console.print(table)
+    text = console.export_text()
+    assert "?" in text and "/" in text and "PgDn" in text
+    assert "question_mark" not in text and "pagedown" not in text
+    assert text.count("Enter") == 1

@@ -1,4 +1,5 @@
-"""Modal screens: help (every binding, generated so it cannot drift) and the note editor."""
+"""Modal screens: help (every binding, generated so it cannot drift), the note editor and
+the confirmation an irreversible request needs."""
 
 from __future__ import annotations
 
@@ -22,15 +23,31 @@ LEGEND = (
 )
 
 
+#: Keys as people write them, not as Textual names them.
+KEY_NAMES = {
+    "question_mark": "?", "slash": "/", "escape": "Esc", "enter": "Enter", "pagedown": "PgDn",
+    "pageup": "PgUp", "home": "Home", "end": "End", "up": "↑", "down": "↓", "left": "←",
+    "right": "→", "space": "Space", "tab": "Tab", "ctrl+p": "Ctrl+P",
+}
+
+
+def key_names(keys: str) -> str:
+    """`question_mark,q` -> `? q`."""
+    return " ".join(KEY_NAMES.get(k.strip(), k.strip()) for k in keys.split(","))
+
+
 def bindings_table(groups: list[tuple[str, list[Binding]]]) -> Table:
     table = Table(box=None, show_header=False, padding=(0, 1))
     table.add_column(style="bold")
     table.add_column()
     for title, bindings in groups:
         table.add_row(Text(title, style="underline"), "")
+        seen: set[str] = set()
         for b in bindings:
-            keys = " ".join(k.strip() for k in b.key.split(","))
-            table.add_row(keys, b.description or b.action)
+            keys = key_names(b.key)
+            if keys not in seen:  # one line a key, however many bindings name it
+                seen.add(keys)
+                table.add_row(keys, b.description or b.action)
     return table
 
 
@@ -72,3 +89,23 @@ class NoteScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Ask before a request that cannot be taken back (barging into a call): y or Enter
+    goes ahead, n or Esc does not."""
+
+    BINDINGS: ClassVar = [Binding("y,enter", "answer(True)", "Yes"),
+                          Binding("n,escape", "answer(False)", "No")]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm"):
+            yield Label(Text(self.question))
+            yield Label("y / Enter: yes    n / Esc: no")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
