@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from feeds.core.trace import LAST_FIELDS, Trace
+from feeds.floor.shift import EndedCall
 from feeds.floor.view import (
     LEVELS,
     NUM,
@@ -185,6 +186,23 @@ class LiveCall:
                 (fl for fl in self.flags.values() if fl.is_open),
                 key=lambda fl: (fl.kind != "intervene", -fl.severity, fl.t)))
         return flags
+
+    def ended_call(self, call_id: str) -> EndedCall:
+        """What the coaching queue and agent summary keep of this call once it ended."""
+        f = self.fields
+        notes = tuple((e.t, "", e.text.removeprefix("note ")) for e in self.timeline
+                      if e.kind == "note")
+        flags = tuple((fl.kind, fl.rule, fl.evidence) for fl in self.flags.values()
+                      if fl.state == "raised" or fl.is_open)
+        seen = {(k, r) for k, r, _ in flags}
+        flags += tuple((fl.kind, fl.rule, fl.evidence) for fl in self.flags.values()
+                       if (fl.kind, fl.rule) not in seen)
+        return EndedCall(
+            call_id, f["agent"], f.get("agent_name"), f["team"], f.get("queue"),
+            float(f["started"]), float(f["t"]), float(f.get("hold_done") or 0.0),
+            int(f.get("transfers") or 0), int(f.get("talk_overs") or 0),
+            tuple(dict.fromkeys(flags)), notes,
+        )
 
     def row(self, call_id: str) -> CallRow:
         f = self.fields

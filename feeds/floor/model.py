@@ -16,7 +16,7 @@ The wall clock is always passed in; this module reads no clock.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
@@ -44,6 +44,7 @@ from feeds.floor.view import (
     FlagView,
     FloorError,
     Frame,
+    RowView,
     TimelineEntry,
     need_field,
 )
@@ -52,28 +53,6 @@ from feeds.floor.view import (
 ALERTS_LEN = 500
 #: Messages that show a call's producer is still sending (the hub's call_update for it).
 _SIGNS_OF_LIFE = frozenset({"call_start", "sample", "event", "call_update"})
-
-
-class RowView(Mapping[str, CallRow]):
-    """The live calls of a frame. A row is built the first time it is read after its
-    call changed, so a repaint that shows 40 of 5,000 calls builds at most 40 rows."""
-
-    __slots__ = ("_floor", "_ids")
-
-    def __init__(self, floor: Floor, ids: Mapping[str, Any]) -> None:
-        self._floor = floor
-        self._ids = ids
-
-    def __getitem__(self, call_id: str) -> CallRow:
-        if call_id not in self._ids:
-            raise KeyError(call_id)
-        return self._floor._row(call_id)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._ids)
-
-    def __len__(self) -> int:
-        return len(self._ids)
 
 
 class Floor:
@@ -521,7 +500,7 @@ class Floor:
                 self._stale.add(call_id)
             no_feed += entry.no_feed
         frame = Frame(
-            rows=RowView(self, dict.fromkeys(self._calls)),
+            rows=RowView(self._row, dict.fromkeys(self._calls)),
             changed=frozenset(self._dirty),
             reranked=frozenset(self._reranked),
             removed=frozenset(self._removed),
@@ -605,21 +584,7 @@ class Floor:
         """Calls that ended: the store's history, plus those seen ending this session."""
         out = dict(self.history)
         for call_id, entry in self._ended.items():
-            if call_id in out:
-                continue
-            f = entry.fields
-            notes = tuple((e.t, "", e.text.removeprefix("note ")) for e in entry.timeline
-                          if e.kind == "note")
-            flags = tuple((fl.kind, fl.rule, fl.evidence) for fl in entry.flags.values()
-                          if fl.state == "raised" or fl.is_open)
-            seen = {(k, r) for k, r, _ in flags}
-            flags += tuple((fl.kind, fl.rule, fl.evidence) for fl in entry.flags.values()
-                           if (fl.kind, fl.rule) not in seen)
-            out[call_id] = EndedCall(
-                call_id, f["agent"], f.get("agent_name"), f["team"], f.get("queue"),
-                float(f["started"]), float(f["t"]), float(f.get("hold_done") or 0.0),
-                int(f.get("transfers") or 0), int(f.get("talk_overs") or 0),
-                tuple(dict.fromkeys(flags)), notes,
-            )
+            if call_id not in out:
+                out[call_id] = entry.ended_call(call_id)
         return sorted(out.values(), key=lambda c: (c.name.casefold(), c.ended))
 

@@ -9,7 +9,7 @@ screen can hold on to what it was given while the model moves on.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -266,6 +266,28 @@ class Counts:
     on_hold: int = 0
     flags: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     no_feed: int = 0  # live calls whose feed has stopped (CallRow.no_feed)
+
+
+class RowView(Mapping[str, CallRow]):
+    """The live calls of a frame. A row is built (`build`) the first time it is read after
+    its call changed, so a repaint that shows 40 of 5,000 calls builds at most 40 rows."""
+
+    __slots__ = ("_build", "_ids")
+
+    def __init__(self, build: Callable[[str], CallRow], ids: Mapping[str, Any]) -> None:
+        self._build = build
+        self._ids = ids
+
+    def __getitem__(self, call_id: str) -> CallRow:
+        if call_id not in self._ids:
+            raise KeyError(call_id)
+        return self._build(call_id)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
 
 
 @dataclass(frozen=True, slots=True)
