@@ -64,6 +64,8 @@ WHY_FROM = 120
 FLAGS_MAX, AGENT_MAX, TEAM_MAX, QUEUE_MAX, WHY_MAX = 8, 18, 12, 14, 48
 SPARK_FIRST = 16
 SPARKS = ("cust", "agentlvl", "pitch", "agentpitch")
+#: The trend each sparkline column draws.
+SPARK_TRENDS = ("cust_db", "agent_db", "cust_pitch", "agent_pitch")
 #: Seconds of event time a line's sparklines move by at once. A line is written to the
 #: terminal whole, so what changes it every second costs a line a second per call: over
 #: SSH that is the board's bandwidth (docs/performance.md). Sparklines move ten cells
@@ -89,16 +91,20 @@ def _virtual_height(rows: int, height: int) -> int:
 
 
 def shown_trend(row: CallRow, name: str) -> tuple[float | None, ...]:
-    """A trend as its sparkline shows it: up to the last whole SPARK_STEP seconds."""
+    """A trend as its sparkline shows it: up to the last whole SPARK_STEP seconds (while
+    it fills, its first SPARK_STEP seconds one by one, then SPARK_STEP at a time)."""
     trend = row.trend(name)
-    drop = (int(row.t) - 1) % SPARK_STEP
+    if len(trend) >= TREND_LEN:
+        drop = (int(row.t) - 1) % SPARK_STEP
+    else:
+        drop = len(trend) % SPARK_STEP if len(trend) >= SPARK_STEP else 0
     return trend[:len(trend) - drop] if drop else trend
 
 
 def _look(row: CallRow) -> tuple:
     """Everything a drawn line depends on: two rows with the same look draw the same."""
     return (LOOK(row), int(row.call_time()) // 60, int(row.hold_time()),
-            (int(row.t) - 1) // SPARK_STEP, why(row))
+            [shown_trend(row, name) for name in SPARK_TRENDS], why(row))
 
 
 def layout(width: int, team: int = 8) -> list[Column]:

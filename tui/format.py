@@ -25,8 +25,10 @@ def duration(seconds: float) -> str:
 
 
 def minutes(seconds: float) -> str:
-    """Whole minutes (`4m`, `1h05m`): a call's age, which needs no second-by-second tick."""
+    """Whole minutes (`<1m`, `4m`, `1h05m`): an age that needs no second-by-second tick."""
     whole = max(0, int(seconds)) // 60
+    if not whole:
+        return "<1m"
     return f"{whole // 60}h{whole % 60:02d}m" if whole >= 60 else f"{whole}m"
 
 
