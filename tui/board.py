@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import ClassVar, Self
+from typing import ClassVar, NamedTuple, Self
 
 from rich.segment import Segment
 from rich.style import Style
@@ -27,6 +27,14 @@ from textual.strip import Strip
 from feeds.floor.call import TREND_LEN
 from feeds.floor.view import CallRow
 from tui.format import badge_style, duration, minutes, sparkline, why
+
+
+class Line(NamedTuple):
+    """One line of the board as drawn: its cells (a row's, one per column, with the
+    space after it; None for the header and blank lines) and its strip."""
+
+    cells: tuple[tuple[Segment, ...], ...] | None
+    strip: Strip
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +83,7 @@ SPARK_STEP = 10
 #: times a second, but a line shows none of them: a row that changed only there keeps
 #: its drawn line.
 LOOK = itemgetter(*(i for i, name in enumerate(CallRow._fields)
-                    if name not in ("t", "levels", "baselines", "trends")))
+                    if name not in ("t", "levels", "baselines", "trends", "trend_t")))
 
 
 #: The board's scrollable height goes up and down in steps of this many lines: a new
@@ -90,15 +98,21 @@ def _virtual_height(rows: int, height: int) -> int:
     return lines if lines <= height else -(-lines // HEIGHT_STEP) * HEIGHT_STEP
 
 
+#: Seconds a sparkline shows: the trend a row keeps less one step, so a full trend's
+#: oldest seconds, which fall off every second, are never on screen.
+SPARK_SECONDS = TREND_LEN - SPARK_STEP
+
+
 def shown_trend(row: CallRow, name: str) -> tuple[float | None, ...]:
-    """A trend as its sparkline shows it: up to the last whole SPARK_STEP seconds (while
-    it fills, its first SPARK_STEP seconds one by one, then SPARK_STEP at a time)."""
+    """A trend as its sparkline shows it: the SPARK_SECONDS up to the last second that
+    ends a SPARK_STEP of the call's event time, so it moves SPARK_STEP cells at once (a
+    new call's first SPARK_STEP seconds one by one, so it shows something at once)."""
     trend = row.trend(name)
-    if len(trend) >= TREND_LEN:
-        drop = (int(row.t) - 1) % SPARK_STEP
-    else:
-        drop = len(trend) % SPARK_STEP if len(trend) >= SPARK_STEP else 0
-    return trend[:len(trend) - drop] if drop else trend
+    if len(trend) < SPARK_STEP:
+        return trend
+    end = row.trend_t if row.trend_t is not None else int(row.t)
+    stop = len(trend) - (end + 1) % SPARK_STEP
+    return trend[max(0, stop - SPARK_SECONDS):stop]
 
 
 def _look(row: CallRow) -> tuple:
@@ -148,7 +162,7 @@ def layout(width: int, team: int = 8) -> list[Column]:
     share(SPARK_FIRST)
     grow("why", WHY_MAX)
     grow("agent", AGENT_MAX + 6)
-    share(TREND_LEN)  # seconds a row keeps: wider would only show blanks
+    share(SPARK_SECONDS)  # seconds a sparkline shows: wider would only show blanks
     grow("why", width)
     return [Column(key, SPEC[key][0], widths[key], SPEC[key][2])
             for key in SPEC if key in chosen]
@@ -195,7 +209,8 @@ class Board(ScrollView, can_focus=True):
         self.cursor = 0
         self._stay_put: str | None = None  # the call acted on: its move leaves the cursor
         self._index: dict[str, int] = {}
-        self._cache: dict[str, tuple[CallRow, tuple, Strip]] = {}
+        self._cache: dict[str, tuple[CallRow, tuple, Line]] = {}
+        self._drawn: dict[int, Line] = {}  # what the terminal shows on each line
         self._columns: list[Column] = []
         self._base: Style | None = None  # rich_style, kept from one refresh to the next
         self._team_width = 8  # the longest team name on the floor, for the layout
@@ -263,7 +278,28 @@ class Board(ScrollView, can_focus=True):
                     call not in looks or call not in rows or looks[call] != _look(rows[call]))):
                 lines.add(line)
         for line in sorted(lines):
-            self.refresh(Region(0, line, self.size.width, 1))
+            self.refresh(self._changed_part(line))
+
+    def _changed_part(self, y: int) -> Region:
+        """The part of line `y` that its next drawing changes: from the first column that
+        differs from what the terminal shows to the last. Textual writes a refreshed line
+        up to the end of the region refreshed, so a clock ticking near the left of a
+        line costs that far, not the whole width."""
+        width = self.size.width
+        drawn = self._drawn.get(y)
+        if drawn is None or drawn.cells is None or not self._columns:
+            return Region(0, y, width, 1)
+        cells = self._draw(y).cells
+        if cells is None or len(cells) != len(drawn.cells):
+            return Region(0, y, width, 1)
+        start = end = x = 0
+        for col, old, new in zip(self._columns, drawn.cells, cells, strict=True):
+            if old != new:
+                if end == 0:
+                    start = x
+                end = x + col.width + 1
+            x += col.width + 1
+        return Region(start, y, end - start, 1)
 
     # --- drawing -----------------------------------------------------------
 
@@ -288,6 +324,11 @@ class Board(ScrollView, can_focus=True):
         return self.get_component_rich_style(name, partial=True)
 
     def render_line(self, y: int) -> Strip:
+        line = self._drawn[y] = self._draw(y)
+        return line.strip
+
+    def _draw(self, y: int) -> Line:
+        """Line `y` of the board as it is now (from the cache while its row looks the same)."""
         width = self.size.width
         if not self._columns:
             self._columns = layout(width, self._team_width)
@@ -297,28 +338,29 @@ class Board(ScrollView, can_focus=True):
         if y == 0:
             self.repaints += 1
             self.painted_moves = self.moves
-            return self._header(width, base)
+            return Line(None, self._header(width, base))
         index = self.scroll_offset.y + y - 1
         if not self.order:
             if y == 2:
                 text = self.empty_text.center(width)[:width]
-                return Strip([Segment(text, base + self._style("board--empty"))], width)
-            return Strip.blank(width, base)
+                return Line(None, Strip([Segment(text, base + self._style("board--empty"))],
+                                        width))
+            return Line(None, Strip.blank(width, base))
         if index >= len(self.order):
-            return Strip.blank(width, base)
+            return Line(None, Strip.blank(width, base))
         call = self.order[index]
         row = self.rows.get(call)
         if row is None:
-            return Strip.blank(width, base)
+            return Line(None, Strip.blank(width, base))
         selected = index == self.cursor and self.has_focus
         key = (width, selected, index == self.cursor)
         cached = self._cache.get(call)
         if cached is not None and cached[1] == key and (
                 cached[0] is row or _look(cached[0]) == _look(row)):
             return cached[2]
-        strip = self._line(row, width, base, selected, index == self.cursor)
-        self._cache[call] = (row, key, strip)
-        return strip
+        line = self._line(row, width, base, selected, index == self.cursor)
+        self._cache[call] = (row, key, line)
+        return line
 
     def _header(self, width: int, base: Style) -> Strip:
         style = base + self._style("board--header")
@@ -329,88 +371,76 @@ class Board(ScrollView, can_focus=True):
         return Strip([Segment("".join(parts).ljust(width)[:width], style)], width)
 
     def _line(self, row: CallRow, width: int, base: Style, selected: bool,
-              cursor: bool) -> Strip:
+              cursor: bool) -> Line:
+        """A row as drawn: its cells, one per column with the space after it, and its
+        strip (runs of one style as one segment: fewer to composite and to write)."""
         if selected:
             base = base + self._style("board--cursor")
         elif cursor:
             base = base + Style(underline=True)
-        # Runs of one style go out as one segment: fewer segments to build and composite.
-        segments: list[Segment] = []
-        run: list[str] = []
-        run_style = base
+        cells = tuple(self._cell(row, col, base) for col in self._columns)
+        segments = [segment for cell in cells for segment in cell]
+        strip = Strip(segments).simplify().extend_cell_length(width, base).crop(0, width)
+        return Line(cells, strip)
 
-        def put(text: str, style: Style) -> None:
-            nonlocal run_style
-            if style is not run_style and style != run_style:
-                if run:
-                    segments.append(Segment("".join(run), run_style))
-                    run.clear()
-                run_style = style
-            run.append(text)
-
-        for col in self._columns:
-            w = col.width
-            if col.key == "flags":
-                flags = row.flags
-                room = (w + 1) // 3
-                shown = flags if len(flags) <= room else flags[:room - 1]
-                used = 0
-                for flag in shown:
-                    put(flag.badge, base + self._style(badge_style(flag)))
-                    put(" ", base)
-                    used += 3
-                if len(shown) < len(flags):  # more than fit: say how many more
-                    more = f"+{len(flags) - len(shown)}"
-                    put(more, base)
-                    used += len(more)
-                put(" " * max(0, w - used + 1), base)
-                continue
-            style = base
-            if col.key == "agent":
-                text = row.name
-            elif col.key == "team":
-                text = row.team
-            elif col.key == "queue":
-                text = row.queue or ""
-            elif col.key == "time":
-                text = minutes(row.call_time())
-            elif col.key == "state":
-                if row.no_feed:
-                    text = "NO FEED"
-                    style = base + self._style("board--nofeed")
-                elif row.on_hold:
-                    text = f"ON HOLD {duration(row.hold_time())}"
-                    style = base + self._style("board--hold")
-                else:
-                    text = "talking"
-            elif col.key == "hold":
-                total = row.hold_sum()
-                text = duration(total) if total else "·"
-            elif col.key == "xfer":
-                text = str(row.transfers) if row.transfers else "·"
-            elif col.key == "talk":
-                text = str(row.talk_overs) if row.talk_overs else "·"
-            elif col.key == "cust":
-                text = sparkline(shown_trend(row, "cust_db"), w)
-                if row.cust_spike:
-                    style = base + self._style("board--spike")
-            elif col.key == "agentlvl":
-                text = sparkline(shown_trend(row, "agent_db"), w)
-                if row.agent_spike:
-                    style = base + self._style("board--spike")
-            elif col.key == "pitch":
-                text = sparkline(shown_trend(row, "cust_pitch"), w, 80.0, 400.0)
-            elif col.key == "agentpitch":
-                text = sparkline(shown_trend(row, "agent_pitch"), w, 60.0, 300.0)
-            else:  # why
-                text = why(row)
-            text = text[:w]
-            text = text.rjust(w) if col.right else text.ljust(w)
-            put(text, style)
-            put(" ", base)
-        if run:
-            segments.append(Segment("".join(run), run_style))
-        return Strip(segments).extend_cell_length(width, base).crop(0, width)
+    def _cell(self, row: CallRow, col: Column, base: Style) -> tuple[Segment, ...]:
+        w = col.width
+        if col.key == "flags":
+            flags = row.flags
+            room = (w + 1) // 3
+            shown = flags if len(flags) <= room else flags[:room - 1]
+            out = []
+            for flag in shown:
+                out.append(Segment(flag.badge, base + self._style(badge_style(flag))))
+                out.append(Segment(" ", base))
+            rest = " " * (w + 1 - 3 * len(shown))
+            if len(shown) < len(flags):  # more than fit: say how many more
+                more = f"+{len(flags) - len(shown)}"
+                rest = more + rest[len(more):]
+            out.append(Segment(rest, base))
+            return tuple(out)
+        style = base
+        if col.key == "agent":
+            text = row.name
+        elif col.key == "team":
+            text = row.team
+        elif col.key == "queue":
+            text = row.queue or ""
+        elif col.key == "time":
+            text = minutes(row.call_time())
+        elif col.key == "state":
+            if row.no_feed:
+                text = "NO FEED"
+                style = base + self._style("board--nofeed")
+            elif row.on_hold:
+                text = f"ON HOLD {duration(row.hold_time())}"
+                style = base + self._style("board--hold")
+            else:
+                text = "talking"
+        elif col.key == "hold":
+            total = row.hold_sum()
+            text = duration(total) if total else "·"
+        elif col.key == "xfer":
+            text = str(row.transfers) if row.transfers else "·"
+        elif col.key == "talk":
+            text = str(row.talk_overs) if row.talk_overs else "·"
+        elif col.key == "cust":
+            text = sparkline(shown_trend(row, "cust_db"), w)
+            if row.cust_spike:
+                style = base + self._style("board--spike")
+        elif col.key == "agentlvl":
+            text = sparkline(shown_trend(row, "agent_db"), w)
+            if row.agent_spike:
+                style = base + self._style("board--spike")
+        elif col.key == "pitch":
+            text = sparkline(shown_trend(row, "cust_pitch"), w, 80.0, 400.0)
+        elif col.key == "agentpitch":
+            text = sparkline(shown_trend(row, "agent_pitch"), w, 60.0, 300.0)
+        else:  # why
+            text = why(row)
+        text = text[:w]
+        text = text.rjust(w) if col.right else text.ljust(w)
+        return (Segment(text, style), Segment(" ", base))
 
     # --- cursor and keys ---------------------------------------------------------
 

@@ -217,5 +217,5 @@ class LiveCall:
             (get("cust_db_base"), get("cust_pitch_base"), get("agent_db_base"),
              get("agent_pitch_base")),
             bool(get("cust_spike")), bool(get("agent_spike")),
-            tuple(tuple(trend) for trend in self.trends), flags, self.no_feed,
+            tuple(tuple(trend) for trend in self.trends), self.trend_t, flags, self.no_feed,
         )

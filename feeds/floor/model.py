@@ -16,7 +16,7 @@ The wall clock is always passed in; this module reads no clock.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
@@ -30,9 +30,10 @@ from feeds.floor.call import (
     check_types,
     hub_hold,
 )
-from feeds.floor.needindex import NeedIndex
+from feeds.floor.needindex import NeedIndex, keep_places
 from feeds.floor.shift import EndedCall
 from feeds.floor.view import (
+    CALM,
     LEVELS,
     NO_FEED_AFTER,
     NUM,
@@ -532,15 +533,20 @@ class Floor:
         return self._rows[call_id]
 
     def order(self, teams: frozenset[str] = frozenset(), kinds: frozenset[str] = frozenset(),
-              text: str = "", by_agent: bool = False) -> list[str]:
+              text: str = "", by_agent: bool = False,
+              keep: Sequence[str] | None = None) -> list[str]:
         """Live call ids in board order (by need, see `need_key`, or by agent name),
         keeping those on any of `teams`, with an open flag of any of `kinds`, and with
-        `text` in agent, name, team, queue or call id (case-insensitive).
+        `text` in agent, name, team, queue or call id (case-insensitive). Given `keep`,
+        the order on screen, calm calls keep their lines in it (`keep_places`).
 
         Works on the model's own state, so sorting 5,000 calls builds no rows."""
         needle = text.casefold().strip()
         if not (teams or kinds or needle or by_agent):
-            return self._need.order(self._calls)
+            ranked = self._need.order(self._calls)
+            if keep is None:
+                return ranked
+            return keep_places(keep, ranked, self._need.calm_from())
         keyed = []
         for call_id, entry in self._calls.items():
             f = entry.fields
@@ -557,7 +563,11 @@ class Floor:
             key = (name.casefold(), call_id) if by_agent else entry.need(call_id)
             keyed.append((key, call_id))
         keyed.sort()
-        return [call_id for _, call_id in keyed]
+        ranked = [call_id for _, call_id in keyed]
+        if keep is None or by_agent:
+            return ranked
+        calm_from = sum(1 for key, _ in keyed if key[0] < CALM)
+        return keep_places(keep, ranked, calm_from)
 
     def detail(self, call_id: str) -> CallDetail | None:
         entry = self._calls.get(call_id) or self._ended.get(call_id)

@@ -8,10 +8,10 @@ a flag on one call of 5,000 costs a bisect and an insert, not a sort of them all
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from feeds.floor.call import LiveCall
-from feeds.floor.view import NeedKey
+from feeds.floor.view import CALM, NeedKey
 
 
 class NeedIndex:
@@ -48,3 +48,34 @@ class NeedIndex:
                     insort(ordered, key)
         self._moved = set()
         return [key[3] for key in self._sorted]
+
+    def calm_from(self) -> int:
+        """Where the calm calls (no open flag that counts) begin in the last `order`."""
+        return bisect_left(self._sorted, (CALM,))
+
+
+def keep_places(previous: Sequence[str], ranked: Sequence[str], calm_from: int) -> list[str]:
+    """`ranked` (need order) as the board lays it out: the calls with a flag first, in
+    need order; the calm ones after them, each on the line it had in `previous` where it
+    can. The order of calm calls tells a supervisor nothing, and a row that moves rewrites
+    its line on every terminal watching: so a call that ends leaves its line to one other
+    call (one line drawn again), not to everything below it.
+
+    Calm calls that cannot keep their line (it is gone, or taken by a flagged call) and
+    new ones fill the free lines from the top: the displaced in their old order, then
+    the new in need order (oldest first)."""
+    size = len(ranked)
+    out: list[str | None] = [*ranked[:calm_from], *([None] * (size - calm_from))]
+    was = {call: i for i, call in enumerate(previous)}
+    moved: list[tuple[int, str]] = []
+    for call in ranked[calm_from:]:
+        i = was.get(call)
+        if i is not None and calm_from <= i < size and out[i] is None:
+            out[i] = call
+        else:
+            moved.append((size + len(moved) if i is None else i, call))
+    moved.sort()
+    free = (i for i in range(calm_from, size) if out[i] is None)
+    for i, (_, call) in zip(free, moved, strict=False):
+        out[i] = call
+    return out  # type: ignore[return-value]  # every line is filled: as many calls as lines

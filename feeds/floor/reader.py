@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from feeds.floor.model import Floor
 from feeds.floor.shift import EndedCall
 from feeds.floor.view import CallDetail, FlagView
@@ -30,8 +32,9 @@ class FloorReader:
         return tuple(self._floor.alerts)
 
     def order(self, teams: frozenset[str] = frozenset(), kinds: frozenset[str] = frozenset(),
-              text: str = "", by_agent: bool = False) -> list[str]:
-        return self._floor.order(teams, kinds, text, by_agent)
+              text: str = "", by_agent: bool = False,
+              keep: Sequence[str] | None = None) -> list[str]:
+        return self._floor.order(teams, kinds, text, by_agent, keep)
 
     def detail(self, call_id: str) -> CallDetail | None:
         return self._floor.detail(call_id)

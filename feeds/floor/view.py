@@ -144,6 +144,7 @@ class CallRow(NamedTuple):
     cust_spike: bool
     agent_spike: bool
     trends: tuple[Trend, ...]
+    trend_t: int | None  # the second the trends end with (None: a hub without 1 s means)
     flags: tuple[FlagView, ...]
     no_feed: bool  # not on hold and no message for NO_FEED_AFTER s: its clock has stopped
 
@@ -186,6 +187,8 @@ class CallRow(NamedTuple):
 
 #: A call's place in the board's need order (`need_key`); its last item is the call id.
 NeedKey = tuple[int, int, float, str]
+#: The tier of a call with no open flag that counts: the calm calls, after all others.
+CALM = 3
 
 
 def need_key(flags: Iterable[FlagView], started: float, call: str) -> NeedKey:
@@ -193,7 +196,7 @@ def need_key(flags: Iterable[FlagView], started: float, call: str) -> NeedKey:
     intervene, then other open flags (snoozed ones do not count); within a tier the
     highest severity, then whoever has waited longest: the earliest start of such a
     flag's episode (a hold counts from its start). Calls with no flag: the oldest first."""
-    tier, severity, since = 3, 0, started
+    tier, severity, since = CALM, 0, started
     for flag in flags:
         if flag.state == "snoozed":
             continue

@@ -68,20 +68,23 @@ class BoardScreen(FloorScreen):
         super().show_frame(frame, wall, full)
         order = None
         # Sort only when the order can have changed: flags, agent, team or queue of some
-        # call changed, or calls came or went (level updates never move a row); and at
-        # once only for a supervisor's ack or snooze, else at most every RESORT_S (a new
-        # intervene flag is on the alert line at once): rows that move rewrite every line
-        # below them, which over SSH is the board's bandwidth.
+        # call changed, or calls came or went (level updates never move a row). A call
+        # that ends leaves at once, an ack or a snooze moves its row at once, anything
+        # else at most every RESORT_S (a new intervene flag is on the alert line at once).
+        # Calm calls keep their lines (`keep_places`): rows that move rewrite their lines,
+        # which over SSH is the board's bandwidth.
         self._resort_due |= bool(frame.reranked or frame.removed)
-        urgent = any(f.state in ("acked", "snoozed") for f in frame.alerts)
-        if full or frame.resync or (self._resort_due and (
-                urgent or wall - self._sorted_at >= RESORT_S)):
+        urgent = bool(frame.removed) or any(f.state in ("acked", "snoozed")
+                                            for f in frame.alerts)
+        if full or frame.resync:
             order = self.floor.order(self._team_set, self._kind_set, self.text,
                                      self.by_agent)
+        elif self._resort_due and (urgent or wall - self._sorted_at >= RESORT_S):
+            order = self.floor.order(self._team_set, self._kind_set, self.text,
+                                     self.by_agent, keep=self.order)
+        if order is not None:
             self.order = order
             self._resort_due, self._sorted_at = False, wall
-        elif frame.removed:  # an ended call leaves at once; the rest keep their places
-            order = self.order = [c for c in self.order if c not in frame.removed]
         self.teams = sorted(frame.teams)
         live = frame.status.live(wall, expecting=frame.counts.live > 0)
         down = self.query_one("#down", Static)
