@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
@@ -24,6 +24,7 @@ from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
+from textual.filter import LineFilter
 from textual.screen import Screen
 
 from feeds.core.config import DEFAULT, Config
@@ -32,6 +33,7 @@ from feeds.floor.reader import FloorReader
 from feeds.floor.view import FlagView, Frame
 from tui.feed import Feed
 from tui.format import flag_numbers
+from tui.legible import Legible
 from tui.screens.agents import AgentsScreen
 from tui.screens.alerts import AlertsScreen
 from tui.screens.base import FloorScreen
@@ -91,6 +93,7 @@ class FloorwatchApp(App[None]):
             "coaching": partial(CoachingScreen, reader, self.export_dir),
             "agents": partial(AgentsScreen, reader),
         }
+        self._legible = Legible()
         super().__init__()
         self.reader = reader
         self.feed = feed
@@ -238,6 +241,10 @@ class FloorwatchApp(App[None]):
                     if isinstance(b, Binding):
                         found.setdefault(b.key, b)
         return list(found.values())
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, then ours: every cell reads at 4.5:1 (tui/legible.py)."""
+        return [*super().get_line_filters(), self._legible]
 
     def action_toggle_light(self) -> None:
         light = {"textual-dark": "textual-light", "textual-light": "textual-dark",

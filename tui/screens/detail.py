@@ -102,7 +102,7 @@ class DetailScreen(FloorScreen):
             self._timeline_len = len(detail.timeline)
             text = Text()
             for entry in reversed(detail.timeline):
-                text.append(f"{clock_text(entry.t)} ", style="dim")
+                text.append(f"{clock_text(entry.t)} ", style="italic")
                 text.append(f"{entry.text}\n")
             self.query_one("#timeline", Static).update(text)
 
