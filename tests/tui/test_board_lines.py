@@ -6,6 +6,8 @@ moves SPARK_STEP cells at once."""
 
 from __future__ import annotations
 
+import itertools
+
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 
@@ -79,5 +81,5 @@ def test_a_sparkline_moves_a_step_at_a_time():
         shown.append(shown_trend(floor.take(0.0).rows["c1"], "cust_db"))
     steps = [i for i in range(45, len(shown)) if shown[i] != shown[i - 1]]
     assert len(steps) >= 3
-    assert all(b - a == SPARK_STEP for a, b in zip(steps, steps[1:], strict=False))
+    assert all(b - a == SPARK_STEP for a, b in itertools.pairwise(steps))
     assert shown[steps[0]][-1] == shown[steps[0] - 1][-1] + SPARK_STEP

@@ -9,8 +9,8 @@ from rich.color import Color
 from rich.terminal_theme import TerminalTheme
 
 from tests.tui.test_app import settle
-from tui.legible import MIN_CONTRAST, contrast
 from tests.tui.test_snapshots import quiet_app
+from tui.legible import MIN_CONTRAST, contrast
 
 #: Themes floorwatch ships with and documents (docs/tui.md): dark, light, 16 colors.
 THEMES = ("textual-dark", "textual-light", "ansi-dark", "ansi-light")
