@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from feeds.floor.model import Floor
-from feeds.floor.shift import EndedCall, agent_stats
+from feeds.floor.shift import EndedCall
 
 T0 = 1_700_000_000.0
 
@@ -277,13 +277,24 @@ def test_ended_calls_feed_the_coaching_queue_and_agent_summary():
     assert [(c.call, c.coaching) for c in ended] == [("c1", True), ("h1", True)]
     assert ended[1].flags == (("kudos", "deescalated", ""),)
     assert ended[1].to_dict()["notes"] == [{"t": T0 - 200, "by": "sam", "text": "well calmed"}]
-    stats = {s.agent: s for s in agent_stats(ended, frame.rows.values())}
+    stats = {s.agent: s for s in floor.agent_stats()}
     assert stats["ann"].calls == 2 and stats["ann"].live == 1
     assert stats["ann"].avg_hold == 10.0
     assert stats["ann"].talk_over_rate == 1.5
     assert stats["ann"].flags["coach"] == 1
     assert stats["bob"].flags["kudos"] == 1
     assert EndedCall.from_summary(ended[1].to_dict()) == ended[1]
+    # the shift's flags, cleared ones too; a hold still running counts
+    feed(floor, [
+        flag("c2", "customer_distress", "intervene", t=T0 + 95),
+        flag("c2", "customer_distress", "intervene", state="cleared", t=T0 + 99),
+        {"type": "event", "call": "c2", "t": T0 + 100, "event": "hold_start"},
+        {"type": "sample", "call": "c2", "t": T0 + 130, "dt": 0.25},
+    ], 0.0)
+    floor.take(0.0)
+    stats = {s.agent: s for s in floor.agent_stats()}
+    assert stats["ann"].flags["intervene"] == 1
+    assert stats["ann"].avg_hold == (20.0 + 30.0) / 2
 
 
 def test_incremental_need_order_matches_a_full_sort():

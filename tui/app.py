@@ -31,6 +31,7 @@ from feeds.core.config import DEFAULT, Config
 from feeds.floor.model import Floor
 from feeds.floor.reader import FloorReader
 from feeds.floor.view import FlagView, Frame
+from feeds.hub.store import data_dir
 from tui.feed import Feed
 from tui.format import flag_numbers
 from tui.legible import Legible
@@ -66,7 +67,7 @@ class FloorwatchApp(App[None]):
     BINDINGS: ClassVar = [
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
-        Binding("1", "mode('board')", "Board", show=False),
+        Binding("1", "mode('board')", "Screens", key_display="1-4"),  # 2-4: the legend
         Binding("2", "mode('alerts')", "Alerts", show=False),
         Binding("3", "mode('coaching')", "Coaching", show=False),
         Binding("4", "mode('agents')", "Agents", show=False),
@@ -85,7 +86,7 @@ class FloorwatchApp(App[None]):
     ) -> None:
         self.floor = Floor(config.rules.talk_over.min_dur_s)
         reader = FloorReader(self.floor)
-        self.export_dir = export_dir or Path.cwd()
+        self.export_dir = export_dir or data_dir() / "exports"
         # Each mode's screen is made with the floor it reads (attributes down).
         self.MODES = {
             "board": partial(BoardScreen, reader),

@@ -26,7 +26,7 @@ from textual.strip import Strip
 
 from feeds.floor.call import TREND_LEN
 from feeds.floor.view import CallRow
-from tui.format import badge_style, duration, minutes, sparkline, why
+from tui.format import badge_style, cut, duration, minutes, sparkline, why
 
 
 class Line(NamedTuple):
@@ -438,7 +438,7 @@ class Board(ScrollView, can_focus=True):
             text = sparkline(shown_trend(row, "agent_pitch"), w, 60.0, 300.0)
         else:  # why
             text = why(row)
-        text = text[:w]
+        text = cut(text, w)
         text = text.rjust(w) if col.right else text.ljust(w)
         return (Segment(text, style), Segment(" ", base))
 

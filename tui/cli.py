@@ -19,6 +19,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from feeds.client.address import hub_url
 from feeds.client.publisher import print_problem, print_reply, replay_to
@@ -26,7 +27,7 @@ from feeds.client.subscriber import FeedClient
 from feeds.core.config import Config, ConfigError, load, to_toml
 from feeds.core.replay import replay_file
 from feeds.hub.server import run_hub
-from feeds.hub.store import default_path
+from feeds.hub.store import data_dir, default_path
 from feeds.sim.demo import DemoFloor, print_flags
 from feeds.sim.generator import DEMO_EPOCH, expected_episodes, floor_messages, plan_floor
 from feeds.sim.simulate import simulate
@@ -243,6 +244,9 @@ def _run_simulate(args: argparse.Namespace) -> int:
 def _add_ui_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--user", help="name shown on your acks and notes (default: login name)")
     parser.add_argument("--theme", help="Textual theme, e.g. textual-light, ansi-dark (16 colors)")
+    parser.add_argument("--export-dir", type=Path, metavar="DIR",
+                        help="where the coaching queue's exports go "
+                        f"(default {data_dir() / 'exports'})")
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
@@ -282,7 +286,8 @@ async def _demo_tui(args: argparse.Namespace, config: Config) -> None:
     async with DemoFloor(args.agents, args.seed, args.warmup, db=args.db,
                          config=config) as floor:
         feed = FeedClient(floor.url, detail="summary", user=args.user or getpass.getuser())
-        await FloorwatchApp(feed, config=config, theme=args.theme).run_async()
+        await FloorwatchApp(feed, config=config, theme=args.theme,
+                            export_dir=args.export_dir).run_async()
 
 
 def _add_watch(sub: argparse._SubParsersAction) -> None:
@@ -310,7 +315,7 @@ def _run_watch(args: argparse.Namespace) -> int:
 
     feed = FeedClient(url, teams=args.team, detail="summary",
                       user=args.user or getpass.getuser())
-    FloorwatchApp(feed, config=config, theme=args.theme).run()
+    FloorwatchApp(feed, config=config, theme=args.theme, export_dir=args.export_dir).run()
     return 0
 
 

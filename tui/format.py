@@ -6,6 +6,7 @@ Kept free of widgets so every screen formats a number the same way.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from rich.text import Text
 
@@ -22,6 +23,23 @@ def duration(seconds: float) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def cut(text: str, width: int) -> str:
+    """`text` in at most `width` cells, ending in … when it had to be cut."""
+    if len(text) <= width:
+        return text
+    return text[:width - 1] + "…" if width > 0 else ""
+
+
+def clock_text(t: float) -> str:
+    """Event time as UTC wall-clock time, the way the hub and the store write it."""
+    return datetime.fromtimestamp(t, UTC).strftime("%H:%M:%S")
+
+
+def iso_time(t: float) -> str:
+    """An event time as ISO 8601 in UTC, to the second: what a spreadsheet reads."""
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds")
 
 
 def minutes(seconds: float) -> str:

@@ -30,10 +30,9 @@ from feeds.floor.call import (
     check_types,
     hub_hold,
 )
-from feeds.floor.needindex import NeedIndex, keep_places
-from feeds.floor.shift import EndedCall
+from feeds.floor.needindex import NeedIndex, filtered, keep_places
+from feeds.floor.shift import AgentStats, EndedCall, agent_stats
 from feeds.floor.view import (
-    CALM,
     LEVELS,
     NO_FEED_AFTER,
     NUM,
@@ -547,27 +546,8 @@ class Floor:
             if keep is None:
                 return ranked
             return keep_places(keep, ranked, self._need.calm_from())
-        keyed = []
-        for call_id, entry in self._calls.items():
-            f = entry.fields
-            if teams and f["team"] not in teams:
-                continue
-            flags = entry.open()
-            if kinds and not any(fl.kind in kinds for fl in flags):
-                continue
-            name = f.get("agent_name") or f["agent"]
-            if needle and needle not in (
-                f"{f['agent']} {name} {f['team']} {f.get('queue') or ''} {call_id}"
-            ).casefold():
-                continue
-            key = (name.casefold(), call_id) if by_agent else entry.need(call_id)
-            keyed.append((key, call_id))
-        keyed.sort()
-        ranked = [call_id for _, call_id in keyed]
-        if keep is None or by_agent:
-            return ranked
-        calm_from = sum(1 for key, _ in keyed if key[0] < CALM)
-        return keep_places(keep, ranked, calm_from)
+        ranked, calm_from = filtered(self._calls, teams, kinds, needle, by_agent)
+        return ranked if keep is None or by_agent else keep_places(keep, ranked, calm_from)
 
     def detail(self, call_id: str) -> CallDetail | None:
         entry = self._calls.get(call_id) or self._ended.get(call_id)
@@ -589,6 +569,12 @@ class Floor:
             if flag_id in entry.flags:
                 return entry.flags[flag_id]
         return self._orphan_flags.get(flag_id)
+
+    def agent_stats(self) -> list[AgentStats]:
+        """This shift per agent: ended calls and live ones with every flag they have had."""
+        return agent_stats(self.ended_calls(), (
+            (self._row(call_id), [flag.kind for flag in entry.flags.values()])
+            for call_id, entry in self._calls.items()))
 
     def ended_calls(self) -> list[EndedCall]:
         """Calls that ended: the store's history, plus those seen ending this session."""

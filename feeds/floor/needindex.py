@@ -54,6 +54,30 @@ class NeedIndex:
         return bisect_left(self._sorted, (CALM,))
 
 
+def filtered(calls: Mapping[str, LiveCall], teams: frozenset[str], kinds: frozenset[str],
+             needle: str, by_agent: bool) -> tuple[list[str], int]:
+    """The calls on any of `teams`, with an open flag of any of `kinds`, with `needle`
+    (case-folded) in agent, name, team, queue or call id; by need (or by agent name), and
+    where the calm ones begin in that order."""
+    keyed = []
+    for call_id, entry in calls.items():
+        f = entry.fields
+        if teams and f["team"] not in teams:
+            continue
+        if kinds and not any(flag.kind in kinds for flag in entry.open()):
+            continue
+        name = f.get("agent_name") or f["agent"]
+        if needle and needle not in (
+            f"{f['agent']} {name} {f['team']} {f.get('queue') or ''} {call_id}"
+        ).casefold():
+            continue
+        key = (name.casefold(), call_id) if by_agent else entry.need(call_id)
+        keyed.append((key, call_id))
+    keyed.sort()
+    calm_from = len(keyed) if by_agent else sum(1 for key, _ in keyed if key[0] < CALM)
+    return [call_id for _, call_id in keyed], calm_from
+
+
 def keep_places(previous: Sequence[str], ranked: Sequence[str], calm_from: int) -> list[str]:
     """`ranked` (need order) as the board lays it out: the calls with a flag first, in
     need order; the calm ones after them, each on the line it had in `previous` where it

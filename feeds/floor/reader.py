@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from feeds.floor.model import Floor
-from feeds.floor.shift import EndedCall
+from feeds.floor.shift import AgentStats, EndedCall
 from feeds.floor.view import CallDetail, FlagView
 
 
@@ -41,6 +41,9 @@ class FloorReader:
 
     def agent_name(self, call_id: str) -> str:
         return self._floor.agent_name(call_id)
+
+    def agent_stats(self) -> list[AgentStats]:
+        return self._floor.agent_stats()
 
     def ended_calls(self) -> list[EndedCall]:
         return self._floor.ended_calls()

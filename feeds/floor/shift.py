@@ -106,8 +106,13 @@ class AgentStats:
     flags: Mapping[str, int]
 
 
-def agent_stats(ended: Iterable[EndedCall], live: Iterable[CallRow]) -> list[AgentStats]:
-    """Per-agent totals over ended and live calls, sorted by name (not by any score)."""
+def agent_stats(ended: Iterable[EndedCall],
+                live: Iterable[tuple[CallRow, Iterable[str]]]) -> list[AgentStats]:
+    """Per-agent totals over ended and live calls, sorted by name (not by any score).
+
+    A live call comes with the kind of every flag it has had this shift (cleared ones
+    too: a distress the agent calmed is part of the shift), and its holds so far count,
+    the running one included."""
     acc: dict[str, dict[str, Any]] = {}
 
     def slot(agent: str, name: str, team: str) -> dict[str, Any]:
@@ -124,15 +129,16 @@ def agent_stats(ended: Iterable[EndedCall], live: Iterable[CallRow]) -> list[Age
         for kind, _, _ in call.flags:
             if kind in s["flags"]:
                 s["flags"][kind] += 1
-    for row in live:
+    for row, kinds in live:
         s = slot(row.agent, row.name, row.team)
         s["calls"] += 1
         s["live"] += 1
-        s["hold"] += row.hold_done
+        s["hold"] += row.hold_sum()
         s["transfers"] += row.transfers
         s["talk_overs"] += row.talk_overs
-        for flag in row.flags:
-            s["flags"][flag.kind] += 1
+        for kind in kinds:
+            if kind in s["flags"]:
+                s["flags"][kind] += 1
     out = [
         AgentStats(agent, s["name"], s["team"], s["calls"], s["live"],
                    s["hold"] / s["calls"], s["transfers"], s["talk_overs"] / s["calls"],

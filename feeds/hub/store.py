@@ -42,10 +42,16 @@ CREATE INDEX IF NOT EXISTS notes_call ON notes (call);
 Op = Callable[[sqlite3.Connection], Any]
 
 
-def default_path() -> Path:
-    """$XDG_DATA_HOME/floorwatch/floorwatch.db, else ~/.local/share/floorwatch/floorwatch.db."""
+def data_dir() -> Path:
+    """floorwatch's directory in the user's data dir: $XDG_DATA_HOME/floorwatch, else
+    ~/.local/share/floorwatch."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "floorwatch" / "floorwatch.db"
+    return Path(base) / "floorwatch"
+
+
+def default_path() -> Path:
+    """The hub's database: floorwatch.db in `data_dir()`."""
+    return data_dir() / "floorwatch.db"
 
 
 class Store:

@@ -20,7 +20,7 @@ from tui.plot import LevelPlot
 from tui.screens.alerts import AlertsScreen
 from tui.screens.board import RESORT_S, BoardScreen
 from tui.screens.detail import DetailScreen
-from tui.screens.modals import ConfirmScreen, HelpScreen, bindings_table
+from tui.screens.modals import ConfirmScreen, EndedCallScreen, HelpScreen, bindings_table
 from tui.widgets import AlertLine, StatusLine
 
 
@@ -261,6 +261,14 @@ async def test_coaching_queue_exports_and_agent_summary(tmp_path: Path):
         coaching = {row.call for row in app.floor.ended_calls() if row.coaching}
         assert coaching == {"red-1", "blue-1", "red-2", "blue-2"}
         assert table.row_count == 4
+        await pilot.press("enter")  # why is it here: the evidence, and the notes
+        await pilot.pause()
+        assert isinstance(app.screen, EndedCallScreen)
+        shown = str(app.screen.query_one(Static).render())
+        first = app.screen.call
+        assert all(evidence and evidence in shown for _, _, evidence in first.flags)
+        assert "Notes" in shown
+        await pilot.press("escape")
         await pilot.press("e")
         await pilot.pause()
         exported = list(tmp_path.glob("floorwatch-coaching-*.csv"))
@@ -268,9 +276,12 @@ async def test_coaching_queue_exports_and_agent_summary(tmp_path: Path):
         with exported[0].open() as handle:
             rows = list(csv.DictReader(handle))
         assert {r["call"] for r in rows} == coaching
-        assert any("kudos:deescalated" in r["flags"] for r in rows)
+        kudos = next(r for r in rows if "kudos deescalated: " in r["flags"])
+        assert "calmed" in kudos["flags"]  # the evidence, in words and numbers
+        assert kudos["started"].endswith("+00:00") and "T" in kudos["ended"]  # ISO 8601
         data = json.loads(exported[0].with_suffix(".json").read_text())
         assert {c["call"] for c in data} == coaching
+        assert all(c["flags"] and c["flags"][0]["evidence"] for c in data)
         await pilot.press("4")
         await settle(pilot, feed)
         table = app.screen.query_one(DataTable)

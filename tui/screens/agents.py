@@ -6,7 +6,6 @@ from textual.app import ComposeResult
 from textual.widgets import DataTable, Footer
 
 from feeds.floor.reader import FloorReader
-from feeds.floor.shift import agent_stats
 from feeds.floor.view import Frame
 from tui.format import duration
 from tui.screens.base import HistoryScreen
@@ -39,7 +38,7 @@ class AgentsScreen(HistoryScreen):
         self._frames += 1
         if not (full or frame.history_changed or self._frames % REFRESH_EVERY == 0):
             return
-        stats = agent_stats(self.floor.ended_calls(), frame.rows.values())
+        stats = self.floor.agent_stats()
         table = self.query_one(DataTable)
         keep = table.cursor_row
         table.clear()

@@ -5,14 +5,19 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer
+from textual.widgets import DataTable, Footer, Static
 
 from feeds.floor.reader import FloorReader
 from feeds.floor.view import FlagView, Frame
-from tui.screens.base import FloorScreen, clock_text
+from tui.format import clock_text, cut
+from tui.screens.base import FloorScreen
 from tui.widgets import AlertLine, CountsBar, StatusLine
+
+#: Widths from which the table has room for the rule's name (the badge names it too).
+WIDE = 120
 
 
 class AlertsScreen(FloorScreen):
@@ -27,18 +32,37 @@ class AlertsScreen(FloorScreen):
     def __init__(self, floor: FloorReader) -> None:
         super().__init__(floor)
         self._shown: tuple[FlagView, ...] = ()
+        self._widths: dict[str, int] = {}
 
     def compose(self) -> ComposeResult:
         yield CountsBar()
         table: DataTable = DataTable(id="alerts", cursor_type="row", zebra_stripes=True)
-        table.add_columns("time", "flag", "state", "rule", "agent", "evidence")
         yield table
+        yield Static("", id="alert-evidence")
         yield AlertLine()
         yield StatusLine()
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(DataTable).focus()
+
+    def on_resize(self) -> None:
+        """Columns sized to the width: the evidence gets what the others leave, and the
+        highlighted alert's evidence is shown whole under the table."""
+        width = self.size.width
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        fixed = [("time", 8), ("flag", 4), ("state", 16), ("agent", 16)]
+        if width >= WIDE:
+            fixed.insert(3, ("rule", 18))
+        self._widths = dict(fixed)
+        for label, w in fixed:
+            table.add_column(label, width=w, key=label)
+        rest = width - sum(w + 2 for _, w in fixed) - 3  # cell padding, scrollbar
+        self._widths["evidence"] = max(10, rest)
+        table.add_column("evidence", width=self._widths["evidence"], key="evidence")
+        self._shown = ()
+        self.post_message(self.Redraw())
 
     def show_frame(self, frame: Frame, wall: float, full: bool) -> None:
         super().show_frame(frame, wall, full)
@@ -51,14 +75,29 @@ class AlertsScreen(FloorScreen):
         self._shown = alerts
         table.clear()
         name = self.floor.agent_name
+        w = self._widths
         for i, flag in enumerate(alerts):
             style = f"bold {'reverse' if flag.state == 'raised' else ''}".strip()
             badge = Text(flag.badge, style=style if flag.kind == "intervene" else "bold")
             who = f" by {flag.by}" if flag.by else ""
-            table.add_row(clock_text(flag.t), badge, flag.state + who, flag.rule,
-                          name(flag.call), flag.evidence, key=str(i))
+            cells = [clock_text(flag.t), badge, cut(flag.state + who, w["state"])]
+            if "rule" in w:
+                cells.append(cut(flag.rule, w["rule"]))
+            cells += [cut(name(flag.call), w["agent"]), cut(flag.evidence, w["evidence"])]
+            table.add_row(*cells, key=str(i))
         if alerts:
             table.move_cursor(row=min(keep, len(alerts) - 1))
+        self._show_evidence()
+
+    @on(DataTable.RowHighlighted, "#alerts")
+    def _show_evidence(self) -> None:
+        flag = self._selected()
+        box = self.query_one("#alert-evidence", Static)
+        if flag is None:
+            box.update("")
+            return
+        box.update(Text.assemble((f"{flag.badge} {flag.rule}", "bold"),
+                                 f" · {self.floor.agent_name(flag.call)} · {flag.evidence}"))
 
     def _selected(self) -> FlagView | None:
         table = self.query_one(DataTable)

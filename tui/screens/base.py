@@ -9,7 +9,6 @@ the app handles (tui/app.py) by talking to the hub or switching screens.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import ClassVar
 
 from textual.binding import Binding
@@ -20,12 +19,6 @@ from textual.widgets import DataTable
 from feeds.floor.reader import FloorReader
 from feeds.floor.view import FlagView, Frame
 from tui.widgets import AlertLine, CountsBar, StatusLine
-
-
-def clock_text(t: float) -> str:
-    """Event time as UTC wall-clock time, the way the hub and the store write it."""
-    return datetime.fromtimestamp(t, UTC).strftime("%H:%M:%S")
-
 
 #: The counts bar changes with every flag on a busy floor: it is redrawn once a second.
 COUNTS_EVERY_S = 1.0

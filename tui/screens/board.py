@@ -13,7 +13,8 @@ from feeds.core.flags import KINDS
 from feeds.floor.reader import FloorReader
 from feeds.floor.view import CallRow, FlagView, Frame
 from tui.board import Board
-from tui.screens.base import FloorScreen, clock_text
+from tui.format import clock_text
+from tui.screens.base import FloorScreen
 from tui.widgets import AlertLine, CountsBar, StatusLine
 
 #: Seconds a change that may move rows waits for the next sort, unless it is an ack or a
@@ -31,7 +32,7 @@ class BoardScreen(FloorScreen):
         Binding("slash", "filter_text", "Filter"),
         Binding("f", "cycle_kind", "Kind"),
         Binding("t", "cycle_team", "Team"),
-        Binding("o", "toggle_sort", "Sort"),
+        Binding("o", "toggle_sort", "Sort", show=False),
         Binding("escape", "clear_filters", "Clear filters", show=False),
     ]
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
@@ -14,35 +15,47 @@ from textual.widgets import DataTable, Footer, Static
 from feeds.floor.reader import FloorReader
 from feeds.floor.shift import EndedCall
 from feeds.floor.view import KIND_PREFIX, RULE_LETTERS, Frame
-from tui.format import duration
-from tui.screens.base import HistoryScreen, clock_text
+from tui.format import clock_text, duration, iso_time
+from tui.screens.base import HistoryScreen
+from tui.screens.modals import EndedCallScreen
 from tui.widgets import AlertLine, CountsBar, StatusLine
 
 CSV_FIELDS = ("agent", "agent_name", "team", "queue", "call", "started", "ended", "duration",
               "hold_total", "transfers", "talk_overs", "flags", "notes")
 
 
+def exported(call: EndedCall) -> dict[str, Any]:
+    """A call as the export writes it: times in ISO 8601 (UTC), flags with their evidence."""
+    out = call.to_dict()
+    out["started"], out["ended"] = iso_time(call.started), iso_time(call.ended)
+    for note in out["notes"]:
+        note["t"] = iso_time(note["t"])
+    return out
+
+
 def export(calls: list[EndedCall], directory: Path, stem: str) -> tuple[Path, Path]:
     """Write the queue as CSV (one row per call) and JSON (full detail); return both paths."""
     directory.mkdir(parents=True, exist_ok=True)
     csv_path, json_path = directory / f"{stem}.csv", directory / f"{stem}.json"
+    rows = [exported(call) for call in calls]
     with csv_path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, CSV_FIELDS)
         writer.writeheader()
-        for call in calls:
-            row = call.to_dict()
-            row["flags"] = "; ".join(f"{k}:{r}" for k, r, _ in call.flags)
-            row["notes"] = " | ".join(text for _, _, text in call.notes)
-            writer.writerow({name: row[name] for name in CSV_FIELDS})
-    json_path.write_text(json.dumps([c.to_dict() for c in calls], indent=2) + "\n",
-                         encoding="utf-8")
-    return csv_path, json_path
+        for row in rows:
+            flat = dict(row)
+            flat["flags"] = " | ".join(f"{f['kind']} {f['rule']}: {f['evidence']}".rstrip(": ")
+                                       for f in row["flags"])
+            flat["notes"] = " | ".join(f"{n['t']} {n['by']}: {n['text']}" for n in row["notes"])
+            writer.writerow({name: flat[name] for name in CSV_FIELDS})
+    json_path.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    return csv_path.resolve(), json_path.resolve()
 
 
 class CoachingScreen(HistoryScreen):
     """Ended calls with coach or kudos flags or notes, grouped by agent."""
 
     BINDINGS: ClassVar = [
+        Binding("enter", "open", "Evidence and notes"),
         Binding("e", "export", "Export CSV+JSON"),
     ]
 
@@ -91,11 +104,22 @@ class CoachingScreen(HistoryScreen):
             table.add_row(agent, call.call, clock_text(call.ended),
                           duration(call.ended - call.started), badges, notes, key=call.call)
 
+    def action_open(self) -> None:
+        table = self.query_one(DataTable)
+        if self.calls and 0 <= table.cursor_row < len(self.calls):
+            self.app.push_screen(EndedCallScreen(self.calls[table.cursor_row]))
+
+    @on(DataTable.RowSelected, "#coaching")
+    def _selected(self) -> None:
+        self.action_open()
+
     def action_export(self) -> None:
-        stem = f"floorwatch-coaching-{clock_text(self._now).replace(':', '')}"
+        stamp = iso_time(self._now)[:19].replace("-", "").replace(":", "")
+        stem = f"floorwatch-coaching-{stamp}"  # e.g. 20261202T155922, the floor's time
         try:
             csv_path, json_path = export(self.calls, self.export_dir, stem)
         except OSError as exc:
             self.notify(f"export failed: {exc}", severity="error")
             return
-        self.notify(f"exported {len(self.calls)} calls to {csv_path} and {json_path.name}")
+        self.notify(f"exported {len(self.calls)} calls to {csv_path} and {json_path}",
+                    timeout=10)

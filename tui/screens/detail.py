@@ -14,9 +14,9 @@ from textual.widgets.option_list import Option
 
 from feeds.floor.reader import FloorReader
 from feeds.floor.view import CallDetail, CallRow, FlagView, Frame
-from tui.format import duration, flag_line
+from tui.format import clock_text, duration, flag_line
 from tui.plot import LevelPlot
-from tui.screens.base import FloorScreen, clock_text
+from tui.screens.base import FloorScreen
 from tui.widgets import AlertLine, CountsBar, StatusLine
 
 #: From this many columns the timeline gets a full-height column beside the plots.
@@ -34,6 +34,8 @@ class DetailScreen(FloorScreen):
         Binding("l", "control('listen')", "Listen"),
         Binding("w", "control('whisper')", "Whisper"),
         Binding("b", "control('barge')", "Barge"),
+        # the app's "1-4 Screens" does not fit beside these at 80 columns; Esc is back
+        Binding("1", "app.mode('board')", "Board", show=False),
     ]
 
     def __init__(self, floor: FloorReader, call: str) -> None:

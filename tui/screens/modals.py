@@ -14,12 +14,18 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from feeds.core.flags import RULE_KINDS
+from feeds.floor.shift import EndedCall
 from feeds.floor.view import KIND_PREFIX, RULE_LETTERS
+from tui.format import clock_text, duration
 
 LEGEND = (
+    "Screens: 1 board · 2 alerts · 3 coaching queue · 4 agents (Enter on a call: detail)\n"
     "Badges: the prefix is the kind, the letter the rule (color is never the only cue).\n"
     "  ! intervene  ? coach  + kudos   dim = acked, snoozed\n"
     + "  ".join(f"{KIND_PREFIX[RULE_KINDS[r]]}{RULE_LETTERS[r]} {r}" for r in RULE_KINDS)
+    + "\nColumns: CALL the call's age · STATE talking, ON HOLD m:ss or NO FEED · "
+    "ΣHOLD all its holds · XF transfers · TO talk-overs counted · CUST/AGT dB loudness "
+    "and Hz pitch, last 30 s · WHY the most urgent flag's numbers · st semitones"
 )
 
 
@@ -44,6 +50,8 @@ def bindings_table(groups: list[tuple[str, list[Binding]]]) -> Table:
         table.add_row(Text(title, style="underline"), "")
         seen: set[str] = set()
         for b in bindings:
+            if b.key_display:  # a footer pointer (1-4 Screens): the keys are listed apart
+                continue
             keys = key_names(b.key)
             if keys not in seen:  # one line a key, however many bindings name it
                 seen.add(keys)
@@ -109,3 +117,39 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+
+class EndedCallScreen(ModalScreen[None]):
+    """Why an ended call is in the coaching queue: each flag's evidence, then the notes."""
+
+    BINDINGS: ClassVar = [Binding("escape,enter,q", "dismiss", "Close")]
+
+    def __init__(self, call: EndedCall) -> None:
+        super().__init__()
+        self.call = call
+
+    def compose(self) -> ComposeResult:
+        call = self.call
+        text = Text()
+        text.append(f"{call.name}", style="bold")
+        text.append(f"  {call.team}  call {call.call}  "
+                    f"{clock_text(call.started)}–{clock_text(call.ended)} UTC  "
+                    f"{duration(call.ended - call.started)}\n\n")
+        for kind, rule, evidence in call.flags:
+            text.append(f"{KIND_PREFIX.get(kind, '*')}{RULE_LETTERS.get(rule, '?')} {rule}",
+                        style="bold")
+            text.append(f"  {evidence or '(no evidence recorded)'}\n")
+        if not call.flags:
+            text.append("no flags\n")
+        text.append("\nNotes\n", style="underline")
+        for t, by, note in call.notes:
+            text.append(f"{clock_text(t)} {by}: ", style="italic")
+            text.append(f"{note}\n")
+        if not call.notes:
+            text.append("none yet (n on the call's detail adds one)\n")
+        with VerticalScroll(id="ended-call"):
+            yield Static(text)
+            yield Label("Esc closes")
+
+    def action_dismiss(self) -> None:
+        self.dismiss(None)
