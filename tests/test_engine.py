@@ -67,3 +67,25 @@ def test_a_transfer_that_names_an_agent_hands_them_the_call_by_name():
                     "team": "tier2"})
     state = engine.calls["c1"].snapshot()
     assert (state["agent"], state["agent_name"], state["team"]) == ("s007", "Sam Ito", "tier2")
+
+
+def test_a_transfer_that_names_nobody_leaves_the_call_to_nobody():
+    """Blind to a queue: no agent has the call until a transfer names one; what happens
+    in between (a talk-over by whoever answered) is not the first agent's."""
+    engine = Engine()
+    engine.process({"type": "call_start", "call": "c1", "t": 0.0, "agent": "a1",
+                    "agent_name": "Ann Lee", "team": "red", "queue": "red.main"})
+    engine.process({"type": "event", "call": "c1", "t": 10.0, "event": "transfer",
+                    "to": "retention.main", "mode": "blind"})
+    call = engine.calls["c1"]
+    state = call.snapshot()
+    assert (state["agent"], state["agent_name"], state["queue"]) == (None, None,
+                                                                      "retention.main")
+    for t in (20.0, 30.0, 40.0):
+        engine.process({"type": "event", "call": "c1", "t": t, "event": "talk_over",
+                        "by": "agent", "dur": 1.5})
+    assert engine.calls["c1"].agent is None  # the talk_over flag's agent, as the hub takes it
+    engine.process({"type": "event", "call": "c1", "t": 50.0, "event": "transfer",
+                    "to": "s9", "agent": "s9", "agent_name": "Sam Ito"})
+    summary = engine.calls["c1"].summary()
+    assert (summary["agent"], summary["agents"]) == ("s9", ["a1", "s9"])

@@ -275,7 +275,7 @@ def test_ended_calls_feed_the_coaching_queue_and_agent_summary():
     assert frame.errors == ("history.calls[].agent: expected str, missing",)
     ended = floor.ended_calls()
     assert [(c.call, c.coaching) for c in ended] == [("c1", True), ("h1", True)]
-    assert ended[1].flags == (("kudos", "deescalated", ""),)
+    assert ended[1].flags == (("kudos", "deescalated", "", "bob"),)
     assert ended[1].to_dict()["notes"] == [{"t": T0 - 200, "by": "sam", "text": "well calmed"}]
     stats = {s.agent: s for s in floor.agent_stats()}
     assert stats["ann"].calls == 2 and stats["ann"].live == 1
@@ -434,6 +434,37 @@ def test_a_transfer_that_names_an_agent_shows_them_by_name():
     ], 0.0)
     row = floor.take(0.0).rows["c1"]
     assert (row.agent, row.name, row.team) == ("s007", "Sam Ito", "tier2")
+
+
+def test_a_transfer_that_names_nobody_shows_the_queue_and_credits_nobody():
+    floor = Floor()
+    feed(floor, [
+        start("c1", "ann", agent_name="Ann Lee", queue="billing.main"),
+        flag("c1", "transfers", "intervene", t=T0 + 5, agent="ann"),  # ann had it
+        {"type": "event", "call": "c1", "t": T0 + 10, "event": "transfer",
+         "to": "retention.main", "mode": "blind"},
+        {"type": "flag", "id": "c1:talk_over:1", "call": "c1", "t": T0 + 40,
+         "kind": "coach", "rule": "talk_over", "severity": 1, "state": "raised",
+         "evidence": "agent talked over the customer 3 times", "agent": None},
+    ], 0.0)
+    row = floor.take(0.0).rows["c1"]
+    assert (row.agent, row.name) == (None, "→ retention.main")
+    assert [(f.rule, f.who) for f in floor.detail("c1").flags] == [
+        ("transfers", "Ann Lee"), ("talk_over", "awaiting agent")]
+    stats = {s.agent: s for s in floor.agent_stats()}
+    assert (stats["ann"].calls, stats["ann"].live) == (1, 0)  # hers, no longer with her
+    assert stats["ann"].flags["intervene"] == 1 and stats["ann"].flags["coach"] == 0
+    assert set(stats) == {"ann"}
+    # someone is named: they have it now, and the talk-over before them is not theirs
+    floor.apply({"type": "event", "call": "c1", "t": T0 + 50, "event": "transfer",
+                 "to": "s9", "agent": "s9", "agent_name": "Sam Ito"}, 0.0)
+    floor.apply({"type": "call_end", "call": "c1", "t": T0 + 60}, 0.0)
+    floor.take(0.0)
+    (ended,) = floor.ended_calls()
+    assert (ended.agent, ended.agents) == ("s9", ("ann", "s9"))
+    stats = {s.agent: s for s in floor.agent_stats()}
+    assert stats["s9"].calls == 1 and stats["s9"].flags["coach"] == 0
+    assert stats["ann"].calls == 1
 
 
 def test_within_a_severity_whoever_has_waited_longest_comes_first():

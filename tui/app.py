@@ -181,7 +181,8 @@ class FloorwatchApp(App[None]):
         detail = self.reader.detail(flag.call)
         team = f" · {detail.row.team}" if detail is not None else ""
         more = f" · +{len(new) - 1} more (2: Alerts)" if len(new) > 1 else ""
-        text = (f" {flag.badge} {self.reader.agent_name(flag.call)}{team} · {flag.rule} · "
+        text = (f" {flag.badge} {flag.who or self.reader.agent_name(flag.call)}{team} · "
+                f"{flag.rule} · "
                 f"{flag_numbers(flag)}{more}")
         self._alert = (text, wall + ALERT_SHOWN_S)
 
@@ -314,7 +315,7 @@ class FloorwatchApp(App[None]):
             self.notify("no open flag to " + what, severity="warning", timeout=3)
             return
         for flag in targets:
-            who = self.reader.agent_name(flag.call)
+            who = flag.who or self.reader.agent_name(flag.call)
             if what == "ack":
                 self.send({"type": "ack", "flag": flag.id}, f"acked {flag.badge} {who}")
             else:

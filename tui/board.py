@@ -25,7 +25,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from feeds.floor.call import TREND_LEN
-from feeds.floor.view import CallRow
+from feeds.floor.view import AWAITING, CallRow
 from tui.format import badge_style, cut, duration, minutes, sparkline, why
 
 
@@ -52,7 +52,7 @@ SPEC: dict[str, tuple[str, int, bool]] = {
     "team": ("TEAM", 4, False),
     "queue": ("QUEUE", 10, False),
     "time": ("CALL", 5, True),
-    "state": ("STATE", 12, False),
+    "state": ("STATE", 14, False),
     "hold": ("ΣHOLD", 5, True),
     "xfer": ("XF", 2, True),
     "talk": ("TO", 2, True),
@@ -414,6 +414,9 @@ class Board(ScrollView, can_focus=True):
                 style = base + self._style("board--nofeed")
             elif row.on_hold:
                 text = f"ON HOLD {duration(row.hold_time())}"
+                style = base + self._style("board--hold")
+            elif row.agent is None:
+                text = AWAITING
                 style = base + self._style("board--hold")
             else:
                 text = "talking"

@@ -14,6 +14,7 @@ cdef class CallState:
     cdef public object config
     cdef public str id, agent, team
     cdef public object agent_name, queue, customer
+    cdef public list agents
     cdef public double started, hold_started, hold_total
     cdef public bint agent_raised_during_distress
     cdef public Py_ssize_t holds, transfers, talk_overs, backchannels

@@ -49,6 +49,7 @@ class CallState:
         "agent_name",
         "agent_party",
         "agent_raised_during_distress",
+        "agents",
         "backchannels",
         "config",
         "cust",
@@ -81,8 +82,9 @@ class CallState:
         self.id: str = msg["call"]
         self.started: float = msg["t"]
         self.t: float = msg["t"]
-        self.agent: str = msg["agent"]
+        self.agent: str | None = msg["agent"]  # None: transferred blind, not yet answered
         self.agent_name: str | None = msg.get("agent_name")
+        self.agents: list[str] = [self.agent]  # everyone who has had the call, in order
         self.team: str = msg["team"]
         self.queue: str | None = msg.get("queue")
         self.customer: str | None = msg.get("customer")
@@ -328,9 +330,14 @@ class CallState:
         if cleared is not None:
             out.append(cleared)
         self.agent_party = self._new_agent_party()
-        if msg.get("agent"):
-            self.agent = msg["agent"]
-            self.agent_name = msg.get("agent_name")
+        # A blind transfer (no `agent`) leaves the call waiting in `to`: no agent has it,
+        # and nothing from here on is credited to the one who transferred it.
+        self.agent = msg.get("agent") or None
+        self.agent_name = msg.get("agent_name") if self.agent else None
+        if self.agent is None:
+            self.queue = msg["to"]
+        elif self.agent not in self.agents:
+            self.agents.append(self.agent)
         if msg.get("team"):
             self.team = msg["team"]
         rule = self.config.rules.transfers
@@ -423,6 +430,7 @@ class CallState:
             "call": self.id,
             "agent": self.agent,
             "agent_name": self.agent_name,
+            "agents": list(self.agents),
             "team": self.team,
             "queue": self.queue,
             "started": self.started,

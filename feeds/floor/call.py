@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from feeds.core.trace import LAST_FIELDS, Trace
-from feeds.floor.shift import EndedCall
+from feeds.floor.shift import CallFlag, EndedCall
 from feeds.floor.view import (
     LEVELS,
     NUM,
@@ -38,7 +38,7 @@ _OPT_NUM = (int, float, type(None))
 _OPT_STR = (str, type(None))
 #: Types of the call fields rows are built from; anything else is an error, not a crash.
 FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
-    "agent": str, "agent_name": _OPT_STR, "team": str, "queue": _OPT_STR,
+    "agent": _OPT_STR, "agent_name": _OPT_STR, "team": str, "queue": _OPT_STR,
     "started": (int, float), "t": (int, float), "state": str, "hold_started": _OPT_NUM,
     "hold_total": _OPT_NUM, "transfers": int, "talk_overs": int,
     "cust_db": _OPT_NUM, "cust_pitch": _OPT_NUM, "agent_db": _OPT_NUM, "agent_pitch": _OPT_NUM,
@@ -82,11 +82,13 @@ def hub_hold(fields: dict[str, Any]) -> None:
 class LiveCall:
     """Mutable per-call state inside the model; rows are built from it when dirty."""
 
-    __slots__ = ("ended", "fields", "flags", "heard", "need_key", "no_feed", "open_flags", "raw",
-                 "timeline", "trace", "trend_t", "trends", "watched")
+    __slots__ = ("agents", "ended", "fields", "flags", "heard", "need_key", "no_feed",
+                 "open_flags", "raw", "timeline", "trace", "trend_t", "trends", "watched")
 
     def __init__(self, fields: dict[str, Any], heard: float) -> None:
         self.fields = fields
+        # every agent who has had the call, in order: a transfer that names one adds them
+        self.agents: list[str] = [fields["agent"]] if fields.get("agent") else []
         self.heard = heard  # wall time of the last message from (or about) its producer
         self.no_feed = False  # not on hold and silent for NO_FEED_AFTER: timers stopped
         # One value per second of event time (the hub's `*_1s` means), newest last.
@@ -192,17 +194,17 @@ class LiveCall:
         f = self.fields
         notes = tuple((e.t, "", e.text.removeprefix("note ")) for e in self.timeline
                       if e.kind == "note")
-        flags = tuple((fl.kind, fl.rule, fl.evidence) for fl in self.flags.values()
-                      if fl.state == "raised" or fl.is_open)
-        seen = {(k, r) for k, r, _ in flags}
-        flags += tuple((fl.kind, fl.rule, fl.evidence) for fl in self.flags.values()
-                       if (fl.kind, fl.rule) not in seen)
         return EndedCall(
             call_id, f["agent"], f.get("agent_name"), f["team"], f.get("queue"),
             float(f["started"]), float(f["t"]), float(f.get("hold_done") or 0.0),
             int(f.get("transfers") or 0), int(f.get("talk_overs") or 0),
-            tuple(dict.fromkeys(flags)), notes,
+            self.shift_flags(), notes, tuple(self.agents),
         )
+
+    def shift_flags(self) -> tuple[CallFlag, ...]:
+        """Every flag the call has had, one per episode, as the shift's records keep it."""
+        return tuple(CallFlag(fl.kind, fl.rule, fl.evidence, fl.agent)
+                     for fl in self.flags.values())
 
     def row(self, call_id: str) -> CallRow:
         f = self.fields

@@ -33,6 +33,7 @@ from feeds.floor.call import (
 from feeds.floor.needindex import NeedIndex, filtered, keep_places
 from feeds.floor.shift import AgentStats, EndedCall, agent_stats
 from feeds.floor.view import (
+    AWAITING,
     LEVELS,
     NO_FEED_AFTER,
     NUM,
@@ -46,6 +47,7 @@ from feeds.floor.view import (
     Frame,
     RowView,
     TimelineEntry,
+    need_agent,
     need_field,
 )
 
@@ -180,8 +182,9 @@ class Floor:
         self._resync = True
 
     def _call_fields(self, msg: Mapping[str, Any], where: str) -> dict[str, Any]:
-        for name, kinds in (("agent", str), ("team", str), ("started", NUM)):
+        for name, kinds in (("team", str), ("started", NUM)):
             need_field(msg, name, kinds, where)
+        need_agent(msg, where)
         check_types(msg, where)
         fields = {name: msg[name] for name in CALL_FIELDS if name in msg}
         fields.setdefault("t", fields["started"])
@@ -286,10 +289,16 @@ class Floor:
             f["state"], f["hold_started"] = "talking", None
         elif event == "transfer":
             f["transfers"] = int(f.get("transfers") or 0) + 1
-            agent, name = msg.get("agent"), msg.get("agent_name")
-            if isinstance(agent, str):  # as the engine does: the named agent has the call
+            agent, name, to = msg.get("agent"), msg.get("agent_name"), msg.get("to")
+            if isinstance(agent, str) and agent:  # as the engine does: they have the call
                 f["agent"] = agent
+                if agent not in entry.agents:
+                    entry.agents.append(agent)
                 f["agent_name"] = name if isinstance(name, str) else None
+            else:  # blind: the call waits in `to` for whoever answers, credited to nobody
+                f["agent"] = f["agent_name"] = None
+                if isinstance(to, str):
+                    f["queue"] = to
             if isinstance(msg.get("team"), str):
                 f["team"] = msg["team"]
             self._reranked.add(call_id)
@@ -352,7 +361,15 @@ class Floor:
         else:
             known = entry.flags.get(flag.id)
             if known is not None:  # the same episode: it began when it was first raised
-                flag = replace(flag, since=min(known.since, flag.since))
+                flag = replace(flag, since=min(known.since, flag.since), agent=known.agent,
+                               who=known.who)
+            else:
+                f = entry.fields
+                if not flag.who:  # the hub did not say: whoever has the call as it arrives
+                    flag = replace(flag, agent=f["agent"],
+                                   who=f.get("agent_name") or f["agent"] or AWAITING)
+                elif flag.agent is not None and flag.agent == f["agent"]:
+                    flag = replace(flag, who=f.get("agent_name") or flag.agent)
             entry.set_flag(flag)
             if known is None and not alert:
                 # Open when we connected: listed under alerts, but it rings no bell.
@@ -562,7 +579,7 @@ class Floor:
         entry = self._calls.get(call_id) or self._ended.get(call_id)
         if entry is None:
             return call_id
-        return entry.fields.get("agent_name") or entry.fields["agent"]
+        return entry.fields.get("agent_name") or entry.fields["agent"] or AWAITING
 
     def flag(self, flag_id: str) -> FlagView | None:
         for entry in (*self._calls.values(), *self._ended.values()):
@@ -573,7 +590,7 @@ class Floor:
     def agent_stats(self) -> list[AgentStats]:
         """This shift per agent: ended calls and live ones with every flag they have had."""
         return agent_stats(self.ended_calls(), (
-            (self._row(call_id), [flag.kind for flag in entry.flags.values()])
+            (self._row(call_id), entry.agents, entry.shift_flags())
             for call_id, entry in self._calls.items()))
 
     def ended_calls(self) -> list[EndedCall]:

@@ -11,7 +11,7 @@ from bisect import bisect_left, insort
 from collections.abc import Mapping, Sequence
 
 from feeds.floor.call import LiveCall
-from feeds.floor.view import CALM, NeedKey
+from feeds.floor.view import AWAITING, CALM, NeedKey
 
 
 class NeedIndex:
@@ -66,9 +66,9 @@ def filtered(calls: Mapping[str, LiveCall], teams: frozenset[str], kinds: frozen
             continue
         if kinds and not any(flag.kind in kinds for flag in entry.open()):
             continue
-        name = f.get("agent_name") or f["agent"]
+        name = f.get("agent_name") or f["agent"] or AWAITING
         if needle and needle not in (
-            f"{f['agent']} {name} {f['team']} {f.get('queue') or ''} {call_id}"
+            f"{f['agent'] or ''} {name} {f['team']} {f.get('queue') or ''} {call_id}"
         ).casefold():
             continue
         key = (name.casefold(), call_id) if by_agent else entry.need(call_id)

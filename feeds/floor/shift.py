@@ -7,13 +7,23 @@ sums them with the live calls per agent, alphabetically and never ranked.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from feeds.core.flags import KINDS, RULE_KINDS
-from feeds.floor.view import NUM, CallRow, need_field, number
+from feeds.floor.view import AWAITING, NUM, CallRow, need_agent, need_field, number
+
+
+class CallFlag(NamedTuple):
+    """A flag a call had, and the agent it is credited to: whoever had the call when it
+    was raised (None after a transfer that named nobody)."""
+
+    kind: str
+    rule: str
+    evidence: str
+    agent: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +31,7 @@ class EndedCall:
     """A finished call for the coaching queue and the agent summary."""
 
     call: str
-    agent: str
+    agent: str | None  # None: it ended waiting for an agent after a blind transfer
     agent_name: str | None
     team: str
     queue: str | None
@@ -30,27 +40,35 @@ class EndedCall:
     hold_total: float
     transfers: int
     talk_overs: int
-    flags: tuple[tuple[str, str, str], ...]  # (kind, rule, evidence)
+    flags: tuple[CallFlag, ...]
     notes: tuple[tuple[float, str, str], ...]  # (t, by, text)
+    agents: tuple[str, ...] = ()  # every agent who had the call, in order
 
     @property
     def name(self) -> str:
-        return self.agent_name or self.agent
+        return self.agent_name or self.agent or AWAITING
 
     @property
     def coaching(self) -> bool:
-        return bool(self.notes) or any(kind in ("coach", "kudos") for kind, _, _ in self.flags)
+        return bool(self.notes) or any(f.kind in ("coach", "kudos") for f in self.flags)
 
     @classmethod
     def from_summary(cls, msg: Mapping[str, Any]) -> EndedCall:
+        where = "history.calls[]"
+        agent = need_agent(msg, where)
         flags = []
         for item in msg.get("flags") or ():
             if isinstance(item, str):
-                flags.append((RULE_KINDS.get(item, ""), item, ""))
+                flags.append(CallFlag(RULE_KINDS.get(item, ""), item, "", agent))
             elif isinstance(item, Mapping):
                 rule = str(item.get("rule", ""))
                 kind = str(item.get("kind") or RULE_KINDS.get(rule, ""))
-                flags.append((kind, rule, str(item.get("evidence") or "")))
+                # the hub's flags say who had the call when each was raised
+                credited = item.get("agent", agent)
+                flags.append(CallFlag(kind, rule, str(item.get("evidence") or ""),
+                                      credited if isinstance(credited, str) else None))
+        agents = tuple(a for a in msg.get("agents") or () if isinstance(a, str)) or (
+            (agent,) if agent else ())
         notes = []
         for item in msg.get("notes") or ():
             if isinstance(item, str):
@@ -59,9 +77,7 @@ class EndedCall:
                 t = item.get("t")
                 notes.append((float(t) if isinstance(t, NUM) else 0.0,
                               str(item.get("by") or ""), str(item.get("text") or "")))
-        where = "history.calls[]"
         call = need_field(msg, "call", str, where)
-        agent = need_field(msg, "agent", str, where)
         started = float(need_field(msg, "started", NUM, where))
         ended = msg.get("ended")
         return cls(
@@ -77,6 +93,7 @@ class EndedCall:
             talk_overs=int(number(msg.get("talk_overs"))),
             flags=tuple(flags),
             notes=tuple(notes),
+            agents=agents,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -86,7 +103,8 @@ class EndedCall:
             "ended": self.ended, "duration": round(self.ended - self.started, 3),
             "hold_total": self.hold_total, "transfers": self.transfers,
             "talk_overs": self.talk_overs,
-            "flags": [{"kind": k, "rule": r, "evidence": e} for k, r, e in self.flags],
+            "agents": list(self.agents),
+            "flags": [f._asdict() for f in self.flags],
             "notes": [{"t": t, "by": b, "text": x} for t, b, x in self.notes],
         }  # fmt: skip
 
@@ -107,42 +125,51 @@ class AgentStats:
 
 
 def agent_stats(ended: Iterable[EndedCall],
-                live: Iterable[tuple[CallRow, Iterable[str]]]) -> list[AgentStats]:
+                live: Iterable[tuple[CallRow, Sequence[str], Iterable[CallFlag]]]
+                ) -> list[AgentStats]:
     """Per-agent totals over ended and live calls, sorted by name (not by any score).
 
-    A live call comes with the kind of every flag it has had this shift (cleared ones
-    too: a distress the agent calmed is part of the shift), and its holds so far count,
-    the running one included."""
+    A call counts for every agent who had it; its holds, transfers and talk-overs for
+    the last of them; each flag for whoever had the call when it was raised, and none for
+    a call waiting in a queue after a transfer that named nobody. A live call comes with
+    its agents and every flag it has had this shift (cleared ones too: a distress the
+    agent calmed is part of the shift); its holds so far count, the running one too."""
     acc: dict[str, dict[str, Any]] = {}
 
-    def slot(agent: str, name: str, team: str) -> dict[str, Any]:
-        return acc.setdefault(agent, {"name": name, "team": team, "calls": 0, "live": 0,
-                                      "hold": 0.0, "transfers": 0, "talk_overs": 0,
-                                      "flags": dict.fromkeys(KINDS, 0)})
+    def slot(agent: str, name: str | None, team: str) -> dict[str, Any]:
+        s = acc.setdefault(agent, {"name": agent, "team": team, "calls": 0, "live": 0,
+                                   "hold": 0.0, "transfers": 0, "talk_overs": 0,
+                                   "flags": dict.fromkeys(KINDS, 0)})
+        if name:
+            s["name"] = name
+        return s
+
+    def add(agents: Sequence[str], current: str | None, name: str | None, team: str,
+            hold: float, transfers: int, talk_overs: int, flags: Iterable[CallFlag],
+            is_live: bool) -> None:
+        for agent in agents:
+            s = slot(agent, name if agent == current else None, team)
+            s["calls"] += 1
+            s["live"] += is_live and agent == current
+        if agents:
+            s = acc[agents[-1]]
+            s["hold"] += hold
+            s["transfers"] += transfers
+            s["talk_overs"] += talk_overs
+        for flag in flags:
+            if flag.agent is not None and flag.kind in KINDS:
+                slot(flag.agent, None, team)["flags"][flag.kind] += 1
 
     for call in ended:
-        s = slot(call.agent, call.name, call.team)
-        s["calls"] += 1
-        s["hold"] += call.hold_total
-        s["transfers"] += call.transfers
-        s["talk_overs"] += call.talk_overs
-        for kind, _, _ in call.flags:
-            if kind in s["flags"]:
-                s["flags"][kind] += 1
-    for row, kinds in live:
-        s = slot(row.agent, row.name, row.team)
-        s["calls"] += 1
-        s["live"] += 1
-        s["hold"] += row.hold_sum()
-        s["transfers"] += row.transfers
-        s["talk_overs"] += row.talk_overs
-        for kind in kinds:
-            if kind in s["flags"]:
-                s["flags"][kind] += 1
+        add(call.agents, call.agent, call.agent_name, call.team, call.hold_total,
+            call.transfers, call.talk_overs, call.flags, False)
+    for row, agents, flags in live:
+        add(agents, row.agent, row.agent_name, row.team, row.hold_sum(), row.transfers,
+            row.talk_overs, flags, True)
     out = [
         AgentStats(agent, s["name"], s["team"], s["calls"], s["live"],
-                   s["hold"] / s["calls"], s["transfers"], s["talk_overs"] / s["calls"],
-                   MappingProxyType(s["flags"]))
+                   s["hold"] / max(1, s["calls"]), s["transfers"],
+                   s["talk_overs"] / max(1, s["calls"]), MappingProxyType(s["flags"]))
         for agent, s in acc.items()
     ]
     return sorted(out, key=lambda a: (a.name.casefold(), a.agent))

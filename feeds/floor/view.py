@@ -42,6 +42,12 @@ class FloorError(ValueError):
     """A hub message the model cannot use; the text names the field and the problem."""
 
 
+def need_agent(msg: Mapping[str, Any], where: str | None = None) -> str | None:
+    """`msg["agent"]`: an id, or null for a call transferred blind that nobody has yet."""
+    return None if "agent" in msg and msg["agent"] is None else need_field(msg, "agent", str,
+                                                                           where)
+
+
 def need_field(
     msg: Mapping[str, Any], name: str, kinds: type | tuple[type, ...], where: str | None = None
 ) -> Any:
@@ -75,6 +81,11 @@ class FlagView(Flag):
     #: Event time the flag's episode began (a hold: the hold's start), kept from the
     #: raise through acks and snoozes, whose `t` is the time of the ack.
     since: float = 0.0
+    #: The agent the flag is credited to: who had the call when it was raised (the hub
+    #: says; None after a transfer that named nobody), and how to show them (name, else
+    #: id, else AWAITING; "" until known: the model fills it in from the call).
+    agent: str | None = None
+    who: str = ""
 
     @property
     def badge(self) -> str:
@@ -105,6 +116,9 @@ class FlagView(Flag):
             state=state,
             evidence=str(msg.get("evidence") or ""),
             values=MappingProxyType(numbers),
+            agent=msg.get("agent") if isinstance(msg.get("agent"), str) else None,
+            who=("" if "agent" not in msg else msg["agent"] if isinstance(msg["agent"], str)
+                 and msg["agent"] else AWAITING),
             by=msg.get("by") if isinstance(msg.get("by"), str) else None,
             note=msg.get("note") if isinstance(msg.get("note"), str) else None,
             until=float(until) if _is_number(until) else None,
@@ -117,6 +131,8 @@ def _is_number(value: Any) -> bool:
 
 
 Trend = tuple[float | None, ...]
+#: Who has a call transferred blind until someone answers it: nobody.
+AWAITING = "awaiting agent"
 #: Position of each level in CallRow.levels, .baselines and .trends.
 LEVEL_INDEX = {name: i for i, name in enumerate(LEVELS)}
 
@@ -128,7 +144,7 @@ class CallRow(NamedTuple):
     and a tuple is the cheapest immutable record Python has."""
 
     call: str
-    agent: str
+    agent: str | None  # None: transferred blind and not answered yet
     agent_name: str | None
     team: str
     queue: str | None
@@ -156,6 +172,8 @@ class CallRow(NamedTuple):
 
     @property
     def name(self) -> str:
+        if self.agent is None:  # the board's STATE says AWAITING
+            return f"→ {self.queue or 'queue'}"
         return self.agent_name or self.agent
 
     @property

@@ -52,6 +52,8 @@ def hub_session(until: float = T0 + 156.0, **floor: Any
                 last[msg["call"]] = msg["t"]
                 out.append({"type": "call_update", **call.snapshot(),
                             **traces[msg["call"]].last()})
+        if call is not None:  # as the hub does: the agent who has the call as it happens
+            teams[msg["call"]] = (call.team, call.agent)
         for flag in flags:
             team, agent = teams[flag.call]
             out.append({**flag.to_message(), "team": team, "agent": agent})

@@ -74,7 +74,6 @@ class AlertsScreen(FloorScreen):
         keep = table.cursor_row
         self._shown = alerts
         table.clear()
-        name = self.floor.agent_name
         w = self._widths
         for i, flag in enumerate(alerts):
             style = f"bold {'reverse' if flag.state == 'raised' else ''}".strip()
@@ -83,7 +82,7 @@ class AlertsScreen(FloorScreen):
             cells = [clock_text(flag.t), badge, cut(flag.state + who, w["state"])]
             if "rule" in w:
                 cells.append(cut(flag.rule, w["rule"]))
-            cells += [cut(name(flag.call), w["agent"]), cut(flag.evidence, w["evidence"])]
+            cells += [cut(flag.who, w["agent"]), cut(flag.evidence, w["evidence"])]
             table.add_row(*cells, key=str(i))
         if alerts:
             table.move_cursor(row=min(keep, len(alerts) - 1))
@@ -97,7 +96,7 @@ class AlertsScreen(FloorScreen):
             box.update("")
             return
         box.update(Text.assemble((f"{flag.badge} {flag.rule}", "bold"),
-                                 f" · {self.floor.agent_name(flag.call)} · {flag.evidence}"))
+                                 f" · {flag.who} · {flag.evidence}"))
 
     def _selected(self) -> FlagView | None:
         table = self.query_one(DataTable)

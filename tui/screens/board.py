@@ -31,7 +31,7 @@ class BoardScreen(FloorScreen):
         Binding("s", "snooze", "Snooze"),
         Binding("slash", "filter_text", "Filter"),
         Binding("f", "cycle_kind", "Kind"),
-        Binding("t", "cycle_team", "Team"),
+        Binding("t", "cycle_team", "Team", show=False),
         Binding("o", "toggle_sort", "Sort", show=False),
         Binding("escape", "clear_filters", "Clear filters", show=False),
     ]

@@ -97,7 +97,7 @@ class CoachingScreen(HistoryScreen):
         previous = None
         for call in self.calls:
             badges = " ".join(KIND_PREFIX.get(k, "*") + RULE_LETTERS.get(r, "?")
-                              for k, r, _ in call.flags)
+                              for k, r, _, _ in call.flags)
             notes = " | ".join(text for _, _, text in call.notes)
             agent = call.name if call.agent != previous else ""
             previous = call.agent

@@ -135,7 +135,7 @@ class EndedCallScreen(ModalScreen[None]):
         text.append(f"  {call.team}  call {call.call}  "
                     f"{clock_text(call.started)}–{clock_text(call.ended)} UTC  "
                     f"{duration(call.ended - call.started)}\n\n")
-        for kind, rule, evidence in call.flags:
+        for kind, rule, evidence, _ in call.flags:
             text.append(f"{KIND_PREFIX.get(kind, '*')}{RULE_LETTERS.get(rule, '?')} {rule}",
                         style="bold")
             text.append(f"  {evidence or '(no evidence recorded)'}\n")
