@@ -5,14 +5,31 @@ Import them with `from tests.conftest import CallScript, run, raised`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
+import pytest
 
 from feeds.core.engine import Engine
 from feeds.core.flags import Flag
 from feeds.core.protocol import validate
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _own_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The suite's hubs and clients (and the commands it runs) keep their files, the
+    local admin token among them, in a directory of the run's own, not the user's."""
+    saved = {name: os.environ.get(name) for name in ("XDG_DATA_HOME", "FLOORWATCH_TOKEN")}
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("data"))
+    os.environ.pop("FLOORWATCH_TOKEN", None)
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 class CallScript:

@@ -509,3 +509,12 @@ def test_the_timeline_says_which_overlaps_the_talk_over_rule_does_not_count():
     assert texts == ["agent talked over for 0.6 s (a backchannel: not counted)",
                      "customer talked over for 1.5 s (the customer: not counted)",
                      "agent talked over for 1.5 s"]
+
+
+def test_an_authenticating_hub_says_who_we_are_and_which_teams_it_holds_us_to():
+    floor = Floor()
+    connected(floor)
+    floor.apply({"type": "hello", "server": "floorwatch", "protocol": 1, "t": T0,
+                 "user": "lee", "role": "lead", "teams": ["red"]}, 0.0)
+    status = floor.take(0.0).status
+    assert (status.who, status.teams) == ("lee (lead)", ("red",))

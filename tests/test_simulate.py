@@ -10,6 +10,7 @@ from pathlib import Path
 
 from websockets.asyncio.client import connect
 
+from feeds.client.credentials import auth_headers, find_token
 from feeds.client.subscriber import FeedClient
 from feeds.core.recording import write_recording
 from feeds.sim.demo import DemoFloor
@@ -36,7 +37,9 @@ async def _stop(hub: asyncio.subprocess.Process) -> int:
 async def test_hub_and_simulate_processes_stream_json_calls_and_flags(tmp_path):
     hub, url = await _start_hub(tmp_path / "hub.db")
     try:
-        async with connect(url + "/subscribe", max_size=None, max_queue=None) as ws:
+        # the hub wrote this machine's admin token; a client here finds it by itself
+        async with connect(url + "/subscribe", max_size=None, max_queue=None,
+                           additional_headers=auth_headers(find_token())) as ws:
             await ws.send('{"type":"subscribe","teams":null}')
             sim = await asyncio.create_subprocess_exec(
                 FLOORWATCH, "simulate", "--to", url + "/publish", "--calls", "12",
@@ -65,10 +68,11 @@ async def test_replay_to_publishes_a_recording_with_the_same_flags(tmp_path):
     assert expected
     hub, url = await _start_hub(tmp_path / "hub.db")
     try:
-        async with FeedClient(url + "/subscribe") as client:
+        async with FeedClient(url + "/subscribe", token=find_token()) as client:
             stream = client.messages()
-            while (await anext(stream))["type"] != "snapshot":
-                pass
+            async with asyncio.timeout(30):
+                while (await anext(stream))["type"] != "snapshot":
+                    pass
             replay = await asyncio.create_subprocess_exec(
                 FLOORWATCH, "replay", str(recording), "--to", url + "/publish", "--fast",
                 stderr=asyncio.subprocess.PIPE)
@@ -87,7 +91,7 @@ async def test_replay_to_publishes_a_recording_with_the_same_flags(tmp_path):
 
 async def test_demo_floor_shows_calls_in_progress_and_an_intervene_flag(tmp_path):
     async with DemoFloor(agents=16, seed=1, warmup_s=120, db=tmp_path / "demo.db") as floor, \
-            FeedClient(floor.url, detail="summary") as client:
+            FeedClient(floor.url, detail="summary", token=floor.token) as client:
         assert floor.url.startswith("ws://127.0.0.1:") and floor.url.endswith("/subscribe")
         stream = client.messages()
         snapshot = None

@@ -30,7 +30,7 @@ TUI_SCRIPT = textwrap.dedent("""
 
     async def main():
         async with DemoFloor(agents=8, warmup_s=30) as floor:
-            app = FloorwatchApp(FeedClient(floor.url, detail="summary", user="wheel"))
+            app = FloorwatchApp(FeedClient(floor.url, detail="summary", token=floor.token))
             async with app.run_test(size=(100, 30)) as pilot:
                 for _ in range(100):
                     await pilot.pause(0.05)

@@ -28,10 +28,10 @@ from textual.filter import LineFilter
 from textual.screen import Screen
 
 from feeds.core.config import DEFAULT, Config
+from feeds.core.paths import data_dir
 from feeds.floor.model import Floor
 from feeds.floor.reader import FloorReader
 from feeds.floor.view import FlagView, Frame
-from feeds.hub.store import data_dir
 from tui.feed import Feed
 from tui.format import flag_numbers
 from tui.legible import Legible

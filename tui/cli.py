@@ -18,16 +18,29 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
+from datetime import UTC, datetime
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from feeds.client.address import hub_url
+from feeds.client.credentials import HubRefused, find_token
 from feeds.client.publisher import print_problem, print_reply, replay_to
 from feeds.client.subscriber import FeedClient
 from feeds.core.config import Config, ConfigError, load, to_toml
+from feeds.core.paths import data_dir
 from feeds.core.replay import replay_file
+from feeds.hub.auth import (
+    ROLES,
+    audit_rows,
+    is_loopback,
+    list_users,
+    new_token,
+    put_user,
+    remove_user,
+)
 from feeds.hub.server import run_hub
-from feeds.hub.store import data_dir, default_path
+from feeds.hub.store import Store, default_path
 from feeds.sim.demo import DemoFloor, print_flags
 from feeds.sim.generator import DEMO_EPOCH, expected_episodes, floor_messages, plan_floor
 from feeds.sim.simulate import simulate
@@ -77,8 +90,8 @@ def build_parser(prog: str = "floorwatch") -> argparse.ArgumentParser:
         prog=prog, description="Live monitoring of contact-center calls for floor supervisors.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for add in (_add_replay, _add_generate, _add_config, _add_hub, _add_simulate, _add_demo,
-                _add_watch):
+    for add in (_add_replay, _add_generate, _add_config, _add_hub, _add_user, _add_audit,
+                _add_simulate, _add_demo, _add_watch):
         add(sub)
     return parser
 
@@ -103,7 +116,14 @@ def _add_replay(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--config", metavar="FILE", help="thresholds TOML (floorwatch config)")
     parser.add_argument("--to", metavar="URL", help="publish to a hub instead "
                         "(e.g. ws://127.0.0.1:8765/publish); paced by --speed unless --fast")
+    _add_token_option(parser)
     parser.set_defaults(func=_run_replay)
+
+
+def _add_token_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--token", metavar="TOKEN",
+                        help="the hub's token for you (default: $FLOORWATCH_TOKEN, else the "
+                        "token a hub on this machine wrote for this user)")
 
 
 def _run_replay(args: argparse.Namespace) -> int:
@@ -111,10 +131,14 @@ def _run_replay(args: argparse.Namespace) -> int:
     if args.to:
         try:
             url = hub_url(args.to, "/publish")
-            return asyncio.run(replay_to(args.file, url, speed, binary=True))
+            return asyncio.run(replay_to(args.file, url, speed, binary=True,
+                                         token=find_token(args.token)))
         except (ValueError, OSError) as exc:
             print(f"floorwatch replay: error: {exc}", file=sys.stderr)
             return 2
+        except HubRefused as exc:
+            print(f"floorwatch replay: error: {exc}", file=sys.stderr)
+            return 1
     return replay_file(args.file, load(args.config), speed=speed, as_json=args.json,
                        strict=args.strict, out=sys.stdout, err=sys.stderr)
 
@@ -184,13 +208,108 @@ def _add_hub(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--db", help=f"SQLite file (default {default_path()})")
     parser.add_argument("--config", help="TOML file with rule thresholds")
+    parser.add_argument("--insecure-local", action="store_true",
+                        help="serve without authentication (refused unless --host is a "
+                        "loopback address)")
+    parser.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
+                        help="a web page origin allowed to connect, e.g. "
+                        "https://board.example (repeatable; default: none)")
+    parser.add_argument("--max-per-address", type=positive_int, default=64, metavar="N",
+                        help="open connections allowed from one address (default 64)")
     parser.set_defaults(func=_run_hub)
 
 
 def _run_hub(args: argparse.Namespace) -> int:
     config = load(args.config)
+    if args.insecure_local and not is_loopback(args.host):
+        print(f"floorwatch hub: error: --insecure-local serves without authentication, "
+              f"so only on a loopback address, not {args.host}", file=sys.stderr)
+        return 2
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_hub(args.host, args.port, args.db, config))
+        asyncio.run(run_hub(args.host, args.port, args.db, config,
+                            auth=not args.insecure_local,
+                            origins=frozenset(args.allow_origin),
+                            max_per_address=args.max_per_address))
+    return 0
+
+
+def _add_user(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "user", help="manage who may use the hub: add (prints a token), list, remove",
+        description="Users live in the hub's database; a change takes effect on the next "
+        "connection, without restarting the hub. Roles: producer (publish), viewer (read), "
+        "lead (+ ack, snooze, note, history), supervisor (+ listen, whisper, barge), "
+        "admin (everything, all teams).")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add = actions.add_parser("add", help="create or replace a user; prints their new token")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--team", action="append", metavar="T",
+                     help="a team the user may see (repeatable; default: all teams)")
+    listing = actions.add_parser("list", help="users, roles and teams (never tokens)")
+    remove = actions.add_parser("remove", help="remove a user: their token stops working")
+    remove.add_argument("name")
+    for each in (add, listing, remove):
+        each.add_argument("--db", help=f"the hub's SQLite file (default {default_path()})")
+    parser.set_defaults(func=_run_user)
+
+
+def _run_user(args: argparse.Namespace) -> int:
+    store = Store(args.db or default_path())
+    try:
+        if args.action == "add":
+            token = new_token()
+            try:
+                store.run_sync(partial(put_user, name=args.name, role=args.role,
+                                       teams=args.team, token=token))
+            except ValueError as exc:
+                print(f"floorwatch user: error: {exc}", file=sys.stderr)
+                return 2
+            teams = "all teams" if not args.team or args.role == "admin" else ", ".join(
+                sorted(set(args.team)))
+            print(f"user {args.name}: {args.role}, {teams}; their token (shown once):")
+            print(token)
+        elif args.action == "list":
+            for name, role, teams, _ in store.run_sync(list_users):
+                print(f"{name}\t{role}\t{'all teams' if teams is None else ','.join(teams)}")
+        elif not store.run_sync(partial(remove_user, name=args.name)):
+            print(f"floorwatch user: error: no user {args.name!r}", file=sys.stderr)
+            return 1
+        else:
+            print(f"user {args.name} removed")
+    finally:
+        store.close()
+    return 0
+
+
+def _add_audit(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "audit", help="what supervisors did: every ack, snooze, note and action",
+        description="The hub's audit trail, oldest first: when, who, their role, from "
+        "which address, what, on which call or flag, and the request's details.")
+    parser.add_argument("--since", type=float, metavar="EPOCH",
+                        help="only entries at or after this time (seconds since 1970)")
+    parser.add_argument("--user", help="only this user's entries")
+    parser.add_argument("--json", action="store_true", help="one JSON object per entry")
+    parser.add_argument("--db", help=f"the hub's SQLite file (default {default_path()})")
+    parser.set_defaults(func=_run_audit)
+
+
+def _run_audit(args: argparse.Namespace) -> int:
+    store = Store(args.db or default_path())
+    try:
+        rows = store.run_sync(partial(audit_rows, since=args.since, user=args.user))
+    finally:
+        store.close()
+    for at, user, role, address, what, call, flag, detail in rows:
+        if args.json:
+            print(json.dumps({"at": at, "user": user, "role": role, "address": address,
+                              "what": what, "call": call, "flag": flag,
+                              "detail": json.loads(detail or "{}")}))
+        else:
+            when = datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds")
+            print(f"{when}  {user or '-'} ({role or 'no auth'}) from {address or '?'}  "
+                  f"{what} {flag or call or ''}  {detail or ''}".rstrip())
     return 0
 
 
@@ -214,6 +333,7 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
                         help="send JSON text frames instead of MessagePack")
     parser.add_argument("--to", default=DEFAULT_PUBLISH, metavar="URL",
                         help=f"the hub's publish URL (default {DEFAULT_PUBLISH})")
+    _add_token_option(parser)
     parser.set_defaults(func=_run_simulate)
 
 
@@ -233,10 +353,14 @@ def _run_simulate(args: argparse.Namespace) -> int:
             sent = asyncio.run(simulate(
                 args.to, args.calls, args.rate, args.seed, args.warmup, args.teams,
                 args.duration, not args.json, print_reply("floorwatch simulate"),
-                on_problem=print_problem("floorwatch simulate")))
+                on_problem=print_problem("floorwatch simulate"),
+                token=find_token(args.token)))
         except ValueError as exc:
             print(f"floorwatch simulate: error: {exc}", file=sys.stderr)
             return 2
+        except HubRefused as exc:
+            print(f"floorwatch simulate: error: {exc}", file=sys.stderr)
+            return 1
         print(f"floorwatch simulate: published {sent} messages", file=sys.stderr)
     return 0
 
@@ -283,9 +407,9 @@ def _run_demo(args: argparse.Namespace) -> int:
 async def _demo_tui(args: argparse.Namespace, config: Config) -> None:
     from tui.app import FloorwatchApp
 
-    async with DemoFloor(args.agents, args.seed, args.warmup, db=args.db,
-                         config=config) as floor:
-        feed = FeedClient(floor.url, detail="summary", user=args.user or getpass.getuser())
+    async with DemoFloor(args.agents, args.seed, args.warmup, db=args.db, config=config,
+                         user=args.user or getpass.getuser()) as floor:
+        feed = FeedClient(floor.url, detail="summary", token=floor.token)
         await FloorwatchApp(feed, config=config, theme=args.theme,
                             export_dir=args.export_dir).run_async()
 
@@ -300,6 +424,7 @@ def _add_watch(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--team", action="append", metavar="T",
                         help="watch only this team (repeat for more)")
     parser.add_argument("--config", metavar="FILE", help="TOML config (alerts.bell, alerts.notify)")
+    _add_token_option(parser)
     _add_ui_options(parser)
     parser.set_defaults(func=_run_watch)
 
@@ -314,7 +439,7 @@ def _run_watch(args: argparse.Namespace) -> int:
     from tui.app import FloorwatchApp
 
     feed = FeedClient(url, teams=args.team, detail="summary",
-                      user=args.user or getpass.getuser())
+                      user=args.user or getpass.getuser(), token=find_token(args.token))
     FloorwatchApp(feed, config=config, theme=args.theme, export_dir=args.export_dir).run()
     return 0
 

@@ -77,8 +77,12 @@ class StatusLine(Line):
                 head += f" · {status.producers} producer{'s' if status.producers != 1 else ''}"
         elif status.state == "reconnecting":
             head = f"○ reconnecting (attempt {status.attempt})"
+        elif status.state == "refused":  # the reason first: it is the whole story
+            return f" ○ REFUSED: {status.detail}"
         else:
             head = f"○ {status.state}"
+        if status.who and status.state == "connected":
+            head += f" · as {status.who}"
         if status.teams is None:
             head += " · all teams"
         else:

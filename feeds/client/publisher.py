@@ -18,6 +18,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from feeds.client.credentials import HubRefused, auth_headers, refusal
 from feeds.client.subscriber import backoff
 from feeds.core.protocol import (
     MAX_BATCH_ITEMS,
@@ -45,8 +46,11 @@ class Publisher:
         backoff_initial: float = 0.5,
         backoff_max: float = 10.0,
         on_problem: Callable[[str], None] | None = None,
+        token: str | None = None,
     ) -> None:
         self.url = url
+        self.token = token
+        self.refused: HubRefused | None = None
         self.binary = binary
         self.on_reply = on_reply or (lambda msg: None)
         self.on_problem = on_problem or (lambda text: None)
@@ -73,9 +77,10 @@ class Publisher:
             await self._ws.close()
 
     def _problem(self, exc: Exception) -> Exception | None:
-        """Every failure is worth retrying (the backoff caps the cost); remember why."""
+        """Every failure but a refusal of who we are is worth retrying (the backoff caps
+        the cost); remember why."""
         self._last_problem = f"{type(exc).__name__}: {exc}"
-        return None
+        return refusal(exc, self.url)
 
     def _delays(self) -> Generator[float]:
         """Backoff delays, each told to `on_problem` with the reason, as it starts."""
@@ -85,8 +90,16 @@ class Publisher:
             yield delay
 
     async def _run(self) -> None:
+        try:
+            await self._follow()
+        except HubRefused as exc:  # `send` raises it: retrying would not help
+            self.refused = exc
+            self._connected.set()
+
+    async def _follow(self) -> None:
         async for ws in connect(
             self.url, max_size=None, open_timeout=5,
+            additional_headers=auth_headers(self.token),
             process_exception=self._problem, reconnect_delays=self._delays,
         ):
             try:
@@ -119,6 +132,8 @@ class Publisher:
         frame = encode_like({"type": "batch", "items": messages}, self.binary)
         while True:
             await self._connected.wait()
+            if self.refused is not None:
+                raise self.refused
             ws = self._ws
             if ws is None:
                 continue
@@ -191,7 +206,8 @@ def print_reply(prog: str) -> Callable[[Message], None]:
     return show
 
 
-async def replay_to(path: str, url: str, speed: float | None, binary: bool) -> int:
+async def replay_to(path: str, url: str, speed: float | None, binary: bool,
+                    token: str | None = None) -> int:
     """Publish a recording to a hub; bad records are reported on stderr and skipped."""
     records = read_recording(path, PRODUCER_TYPES)
     skipped = 0
@@ -207,7 +223,8 @@ async def replay_to(path: str, url: str, speed: float | None, binary: bool) -> i
 
     pacer = Pacer(speed) if speed is not None else None
     async with Publisher(url, binary, print_reply("floorwatch replay"),
-                         on_problem=print_problem("floorwatch replay")) as publisher:
+                         on_problem=print_problem("floorwatch replay"),
+                         token=token) as publisher:
         sent = await play(publisher, messages(),
                           pacer.wait if pacer is not None else (lambda t: 0.0))
     print(f"floorwatch replay: published {sent} messages to {url}, skipped {skipped}, "

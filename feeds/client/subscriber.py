@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Generator, Iterable
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from feeds.client.credentials import HubRefused, auth_headers, refusal
 from feeds.core.protocol import Message, ProtocolError, decode_frame, encode_like, validate
 
 
@@ -55,8 +56,10 @@ class FeedClient:
         queue_size: int = 10_000,
         backoff_initial: float = 0.5,
         backoff_max: float = 15.0,
+        token: str | None = None,
     ) -> None:
         self.url = url
+        self.token = token
         self.teams = None if teams is None else list(teams)
         self.detail = detail
         self.focus = list(focus)
@@ -146,18 +149,26 @@ class FeedClient:
             yield delay
 
     def _problem(self, exc: Exception) -> Exception | None:
-        """Every failure is worth retrying (the backoff caps the cost); remember why."""
+        """Every failure but a refusal of who we are is worth retrying (the backoff caps
+        the cost); remember why."""
         self._last_problem = f"{type(exc).__name__}: {exc}"
-        return None
+        return refusal(exc, self.url)
 
     async def _run(self) -> None:
         self._attempt = 1
         await self._status("connecting")
         reconnect = connect(
             self.url, max_size=None, max_queue=64, open_timeout=5,
+            additional_headers=auth_headers(self.token),
             process_exception=self._problem,
             reconnect_delays=self._delays,
         )
+        try:
+            await self._follow(reconnect)
+        except HubRefused as exc:  # a red status that names it; no retrying
+            await self._status("refused", str(exc))
+
+    async def _follow(self, reconnect: connect) -> None:
         async for ws in reconnect:
             self._ws = ws
             await self._status("connected")

@@ -116,6 +116,13 @@ class Floor:
         t = msg.get("t")
         if isinstance(t, NUM):
             self._advance(float(t), wall)
+        user, role, teams = msg.get("user"), msg.get("role"), msg.get("teams")
+        if isinstance(user, str) and isinstance(role, str):  # a hub that authenticates
+            # all teams asked for: what the hub holds the subscription to is the user's
+            held = self._status.teams
+            if held is None and isinstance(teams, list):
+                held = tuple(str(team) for team in teams)
+            self._status = replace(self._status, who=f"{user} ({role})", teams=held)
 
     def _on_hub_status(self, msg: Mapping[str, Any], wall: float) -> None:
         producers = need_field(msg, "producers", int)

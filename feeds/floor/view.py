@@ -268,6 +268,7 @@ class FeedStatus:
     last_message: float | None = None  # wall time of the last hub message
     producers: int | None = None  # producers connected to the hub (None: it does not say)
     teams: tuple[str, ...] | None = None  # the teams subscribed to (None: every team)
+    who: str = ""  # "lee (lead)": the user the hub admitted ("" when it does not say)
 
     def stale_for(self, wall: float) -> float:
         if self.last_message is None:

@@ -28,9 +28,12 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from feeds.core.protocol import Message
+from feeds.hub.auth import Identity, masked
 
 #: Item classes: discrete messages go to everyone, samples and call_updates by detail level.
 ESSENTIAL, SAMPLE, UPDATE = 0, 1, 2
+#: Messages that may carry a customer's number (`customer`, or in `calls`).
+WITH_CUSTOMER = frozenset({"call_start", "call_update", "snapshot"})
 #: A batch frame is cut after this many payload bytes (at a team-tick boundary).
 FRAME_BYTES = 256 * 1024
 #: A behind subscriber's stale calls become call_updates this many between yields.
@@ -38,16 +41,22 @@ STALE_SLICE = 500
 
 
 class Encoded:
-    """One outgoing message, encoded lazily and at most once per form."""
+    """One outgoing message, encoded lazily and at most once per form; a message with a
+    customer's number also has a masked twin for the roles that see it masked."""
 
-    __slots__ = ("_json", "_mp", "msg")
+    __slots__ = ("_json", "_masked", "_mp", "msg")
 
     def __init__(self, msg: Message) -> None:
         self.msg = msg
         self._json: str | None = None
         self._mp: bytes | None = None
+        self._masked: Encoded | None = None
 
-    def form(self, binary: bool) -> str | bytes:
+    def form(self, binary: bool, mask: bool = False) -> str | bytes:
+        if mask and self.msg["type"] in WITH_CUSTOMER:
+            if self._masked is None:
+                self._masked = Encoded(masked(self.msg))
+            return self._masked.form(binary)
         if binary:
             if self._mp is None:
                 self._mp = msgpack.packb(self.msg, use_bin_type=True)
@@ -62,10 +71,10 @@ class Chunk:
 
     __slots__ = ("count", "items", "payload")
 
-    def __init__(self, items: list[Encoded], binary: bool) -> None:
+    def __init__(self, items: list[Encoded], binary: bool, mask: bool = False) -> None:
         self.items = items
         self.count = len(items)
-        parts = [item.form(binary) for item in items]
+        parts = [item.form(binary, mask) for item in items]
         self.payload: str | bytes = b"".join(parts) if binary else ",".join(parts)
 
 
@@ -77,30 +86,30 @@ class TeamTick:
     def __init__(self) -> None:
         self.items: list[tuple[int, str | None, Encoded]] = []
         self.sample_calls: set[str] = set()
-        self._chunks: dict[tuple[bool, bool], Chunk] = {}
+        self._chunks: dict[tuple[bool, bool, bool], Chunk] = {}
 
     def add(self, cls: int, call: str | None, encoded: Encoded) -> None:
         self.items.append((cls, call, encoded))
         if cls == SAMPLE:
             self.sample_calls.add(call)  # type: ignore[arg-type]
 
-    def chunk(self, binary: bool, samples: bool) -> Chunk:
+    def chunk(self, binary: bool, samples: bool, mask: bool = False) -> Chunk:
         """The shared chunk for a detail level: samples (raw) or summary (call_updates)."""
-        key = (binary, samples)
+        key = (binary, samples, mask)
         chunk = self._chunks.get(key)
         if chunk is None:
             drop = UPDATE if samples else SAMPLE
-            chunk = Chunk([e for cls, _, e in self.items if cls != drop], binary)
+            chunk = Chunk([e for cls, _, e in self.items if cls != drop], binary, mask)
             self._chunks[key] = chunk
         return chunk
 
-    def focus_chunk(self, binary: bool, focus: frozenset[str]) -> Chunk:
+    def focus_chunk(self, binary: bool, focus: frozenset[str], mask: bool = False) -> Chunk:
         """A summary chunk that also keeps the raw samples of the focused calls."""
         return Chunk([e for cls, call, e in self.items
-                      if cls != SAMPLE or call in focus], binary)
+                      if cls != SAMPLE or call in focus], binary, mask)
 
-    def essential_chunk(self, binary: bool) -> Chunk:
-        return Chunk([e for cls, _, e in self.items if cls == ESSENTIAL], binary)
+    def essential_chunk(self, binary: bool, mask: bool = False) -> Chunk:
+        return Chunk([e for cls, _, e in self.items if cls == ESSENTIAL], binary, mask)
 
 
 def _batch_frame(chunks: Iterable[Chunk], binary: bool) -> str | bytes:
@@ -139,6 +148,8 @@ class Subscriber:
         self.detail = "samples"
         self.focus: frozenset[str] = frozenset()
         self.user: str | None = None
+        self.identity: Identity | None = None  # who the hub admitted (None: no auth)
+        self.address = ""
         self.batch = False
         self.subscribed = False
         self._snapshot_of = snapshot_of
@@ -157,6 +168,11 @@ class Subscriber:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self.closed = False
+
+    @property
+    def mask(self) -> bool:
+        """Customers' numbers reach this subscriber masked (its role says so)."""
+        return self.identity is not None and self.identity.masked
 
     def can_see(self, team: str) -> bool:
         """Whether `team` is inside this subscription's teams."""
@@ -180,22 +196,23 @@ class Subscriber:
 
     def push_messages(self, messages: list[Message]) -> None:
         """Queue messages for this subscriber alone (hello, snapshot, errors, history)."""
-        self._push(Chunk([Encoded(m) for m in messages], self.binary))
+        self._push(Chunk([Encoded(m) for m in messages], self.binary, self.mask))
 
     def push_tick(self, tick: TeamTick) -> None:
+        mask = self.mask
         if self.detail == "samples":
-            chunk = tick.chunk(self.binary, samples=True)
+            chunk = tick.chunk(self.binary, True, mask)
         elif self.focus and not self.focus.isdisjoint(tick.sample_calls):
-            chunk = tick.focus_chunk(self.binary, self.focus)
+            chunk = tick.focus_chunk(self.binary, self.focus, mask)
         else:
-            chunk = tick.chunk(self.binary, samples=False)
+            chunk = tick.chunk(self.binary, False, mask)
         if chunk.count:
             if self._sending:
                 self._lag += 1
             if self.behind_since is not None and self.detail == "samples":
                 self._stale |= tick.sample_calls
                 self.coalesced += chunk.count
-                chunk = tick.essential_chunk(self.binary)
+                chunk = tick.essential_chunk(self.binary, mask)
                 self.coalesced -= chunk.count
                 if not chunk.count:
                     return
@@ -221,7 +238,7 @@ class Subscriber:
                 for e in chunk.items:
                     if e.msg["type"] in ("sample", "call_update"):
                         self._stale.add(e.msg["call"])
-                chunk = Chunk(essential, self.binary)
+                chunk = Chunk(essential, self.binary, self.mask)
             if chunk.count:
                 kept.append(chunk)
         self._pending = kept
@@ -256,9 +273,9 @@ class Subscriber:
             for update in map(self._snapshot_of, stale[start:start + STALE_SLICE]):
                 if update is not None:
                     item = Encoded(update)
-                    item.form(self.binary)
+                    item.form(self.binary, self.mask)
                     encoded.append(item)
-        return Chunk(encoded, self.binary)
+        return Chunk(encoded, self.binary, self.mask)
 
     def _take(self, updates: Chunk | None) -> list[str | bytes]:
         chunks, self._pending, self._pending_items = self._pending, [], 0
@@ -266,7 +283,7 @@ class Subscriber:
         if updates is not None:
             chunks.append(updates)
         if not self.batch:
-            return [e.form(self.binary) for c in chunks for e in c.items]
+            return [e.form(self.binary, self.mask) for c in chunks for e in c.items]
         frames: list[str | bytes] = []
         group: list[Chunk] = []
         size = 0

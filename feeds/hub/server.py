@@ -17,13 +17,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import getpass
 import json
 import signal
 import socket
+import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import msgpack
@@ -35,6 +38,7 @@ from websockets.http11 import Request, Response
 from feeds.core.config import DEFAULT, Config
 from feeds.core.engine import GC_THRESHOLDS, CallState, Engine
 from feeds.core.flags import Flag
+from feeds.core.paths import local_token_path
 from feeds.core.protocol import (
     MAX_MESSAGE_BYTES,
     PRODUCER_TYPES,
@@ -49,6 +53,7 @@ from feeds.core.protocol import (
     validate,
 )
 from feeds.hub import commands
+from feeds.hub.auth import PATH_ROLES, Gate, Identity, audit, local_token, put_user
 from feeds.hub.calls import UPDATE_SLOTS, CallTable, HubCall
 from feeds.hub.fanout import ESSENTIAL, SAMPLE, UPDATE, Encoded, Subscriber, TeamTick
 from feeds.hub.flagbook import FlagBook
@@ -79,7 +84,12 @@ class Hub:
         max_pending: int = 50_000,
         max_essential: int = 200_000,
         max_behind_s: float = 10.0,
+        auth: bool = False,
+        origins: frozenset[str] = frozenset(),
+        max_per_address: int = 64,
     ) -> None:
+        # who may connect: tokens (off: --insecure-local), origins, connections per address
+        self.gate = Gate(store, auth, origins, max_per_address)
         self.engine = Engine(config)
         self.calls = CallTable()
         self.book = FlagBook(store)
@@ -218,7 +228,7 @@ class Hub:
             if sub.batch:
                 sub.push_messages([status])
 
-    async def producer(self, ws: ServerConnection) -> None:
+    async def producer(self, ws: ServerConnection, who: Identity | None = None) -> None:
         self.producers[ws] = False
         self._producers_changed()
         try:
@@ -243,6 +253,8 @@ class Hub:
                     if item is None:
                         continue
                     try:
+                        if who is not None:
+                            who.check_publish(item)
                         if item["type"] == "sample":
                             self.ingest_sample(item, ws, now)
                         else:
@@ -273,10 +285,14 @@ class Hub:
         self.closed_slow += 1
         self.errors["slow_subscriber"] += 1
 
-    async def subscriber(self, ws: ServerConnection) -> None:
+    async def subscriber(self, ws: ServerConnection, who: Identity | None,
+                         address: str) -> None:
         sub = Subscriber(ws, False, self.call_update, self._drop_subscriber,
                          max_lag_ticks=self.max_lag_ticks, max_pending=self.max_pending,
                          max_essential=self.max_essential, max_behind_s=self.max_behind_s)
+        sub.identity, sub.address = who, address
+        if who is not None:
+            sub.user = who.user
         sub.start()
         try:
             async for frame in ws:
@@ -299,6 +315,8 @@ class Hub:
             return
         if not sub.subscribed:
             raise ProtocolError(f"{kind}: send a subscribe first", code="not_subscribed")
+        if sub.identity is not None:
+            sub.identity.check(kind)
         wall = time.time()
         out: commands.Broadcast = None
         if kind in ("ack", "snooze"):
@@ -313,22 +331,38 @@ class Hub:
         if out is not None:
             team, message = out
             self.broadcast(team, message, message["call"])
+            if self.store is not None:  # who did what, from where: the audit trail
+                self.store.put(partial(
+                    audit, who=sub.identity, user=sub.user, address=sub.address, what=kind,
+                    call=message.get("call"), flag=msg.get("flag"), at=wall,
+                    detail={k: v for k, v in msg.items() if k not in ("type", "flag", "call")}))
 
     def subscribe(self, sub: Subscriber, msg: Message) -> None:
         """(Re)subscribe: new teams, detail and focus, answered by a snapshot."""
         self.flush()  # what is queued is already in the snapshot below
         first = not sub.subscribed
         teams = msg.get("teams")
+        refused: list[Message] = []
+        who = sub.identity
+        if who is not None and who.teams is not None:  # the hub holds the user's teams
+            if teams is None:
+                teams = sorted(who.teams)
+            elif outside := sorted(set(teams) - who.teams):
+                refused.append(ProtocolError(
+                    f"subscribe.teams: {', '.join(map(repr, outside))} not visible to "
+                    f"{who.user}; subscribed to the rest", code="not_visible").to_message())
+                teams = [team for team in teams if team in who.teams]
         sub.teams = None if teams is None else frozenset(teams)
         sub.detail = msg.get("detail", "samples")
         focused = sub.focus
         sub.focus = frozenset(msg.get("focus", ()))
-        sub.user = msg.get("user", sub.user)
+        if who is None:  # with authentication, `by` is the user the token names
+            sub.user = msg.get("user", sub.user)
         sub.batch = msg.get("batch", False)
         sub.subscribed = True
         self.subscribers.add(sub)
-        out = [self.hello()] if first else []
-        out += [self.snapshot(sub), *self.traces_for(sub, focused)]
+        out = [self.hello(who)] if first else []
+        out += [*refused, self.snapshot(sub), *self.traces_for(sub, focused)]
         if sub.batch:  # a client that takes floorwatch's extensions (docs/protocol.md)
             out.append(self.hub_status())
         sub.push_messages(out)
@@ -343,9 +377,12 @@ class Hub:
                 out.append(call.trace.message(call_id, call.state.snapshot()))
         return out
 
-    def hello(self) -> Message:
-        return {"type": "hello", "server": SERVER_NAME, "protocol": PROTOCOL_VERSION,
-                "t": time.time()}
+    def hello(self, who: Identity | None = None) -> Message:
+        out: Message = {"type": "hello", "server": SERVER_NAME, "protocol": PROTOCOL_VERSION,
+                        "t": time.time()}
+        if who is not None:
+            out.update(who.hello_fields())
+        return out
 
     # --- housekeeping -------------------------------------------------------------
 
@@ -444,24 +481,30 @@ class Hub:
             "coalesced": sum(s.coalesced for s in self.subscribers),
         }
 
-    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+    async def process_request(self, connection: ServerConnection,
+                              request: Request) -> Response | None:
+        """Before the upgrade: health, the path, then who may connect (`Gate`)."""
         path = request.path.split("?", 1)[0]
-        if path == "/healthz":
+        if path == "/healthz":  # counts only, no call data
             body = json.dumps(self.health()).encode()
             headers = Headers([("Content-Type", "application/json"),
                                ("Content-Length", str(len(body)))])
             return Response(200, "OK", headers, body)
-        if path not in ("/publish", "/subscribe"):
+        if path not in PATH_ROLES:
             return connection.respond(404, "floorwatch hub: use /publish, /subscribe or /healthz\n")
-        return None
+        return await self.gate.admit(connection, request, path, self.errors)
 
     async def handler(self, ws: ServerConnection) -> None:
         path = ws.request.path.split("?", 1)[0] if ws.request else ""
-        with contextlib.suppress(ConnectionClosed):
-            if path == "/publish":
-                await self.producer(ws)
-            else:
-                await self.subscriber(ws)
+        who, address = self.gate.admitted(ws)
+        try:
+            with contextlib.suppress(ConnectionClosed):
+                if path == "/publish":
+                    await self.producer(ws, who)
+                else:
+                    await self.subscriber(ws, who, address)
+        finally:
+            self.gate.release(address)
 
 
 @contextlib.asynccontextmanager
@@ -509,16 +552,27 @@ def _batch_items(frame: str | bytes, problems: list[ProtocolError]) -> list[Mess
 # --- running ----------------------------------------------------------------------
 
 
-async def run_hub(host: str, port: int, db: str | None, config: Config) -> None:
-    """`floorwatch hub`: serve until Ctrl-C or SIGTERM; the store is flushed and closed."""
+async def run_hub(host: str, port: int, db: str | None, config: Config, *, auth: bool = True,
+                  origins: frozenset[str] = frozenset(), max_per_address: int = 64) -> None:
+    """`floorwatch hub`: serve until Ctrl-C or SIGTERM; the store is flushed and closed.
+
+    With authentication (the default) this machine's user gets an admin token in a file
+    only they can read (`local_token_path`), which the other commands here use."""
     store = Store(db or default_path())
     gc.set_threshold(*GC_THRESHOLDS)
     try:
-        hub = Hub(config, store)
+        hub = Hub(config, store, auth=auth, origins=origins, max_per_address=max_per_address)
+        if auth:
+            where = local_token_path()
+            store.run_sync(partial(put_user, name=f"{getpass.getuser()}@local", role="admin",
+                                   teams=None, token=local_token(where)))
         async with running_hub(hub, host, port) as server:
             print(f"floorwatch hub on {server_url(server)}  "
                   f"(publish: /publish, subscribe: /subscribe, health: /healthz; "
                   f"db {store.path})", flush=True)
+            print(f"floorwatch hub: tokens required; this machine's admin token is in {where}"
+                  if auth else "floorwatch hub: WITHOUT authentication (--insecure-local)",
+                  file=sys.stderr, flush=True)
             # Ctrl-C and SIGTERM end the same way: the block exits, connections close,
             # the store commits; no KeyboardInterrupt lands in the middle of a handler.
             stop = asyncio.Event()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import queue
 import sqlite3
 import threading
@@ -19,6 +18,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
+
+from feeds.core.paths import data_dir
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -37,16 +38,18 @@ CREATE TABLE IF NOT EXISTS notes (
     text TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS notes_call ON notes (call);
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY, role TEXT NOT NULL, teams TEXT, token_hash TEXT NOT NULL UNIQUE,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY, at REAL NOT NULL, user TEXT, role TEXT, address TEXT,
+    what TEXT NOT NULL, call TEXT, flag TEXT, detail TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
 """
 
 Op = Callable[[sqlite3.Connection], Any]
-
-
-def data_dir() -> Path:
-    """floorwatch's directory in the user's data dir: $XDG_DATA_HOME/floorwatch, else
-    ~/.local/share/floorwatch."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "floorwatch"
 
 
 def default_path() -> Path:

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 
 from feeds.client.publisher import Publisher, play
@@ -22,6 +23,7 @@ from feeds.client.subscriber import FeedClient
 from feeds.core.config import DEFAULT, Config
 from feeds.core.flags import Flag
 from feeds.core.replay import flag_json, flag_line
+from feeds.hub.auth import new_token, put_user
 from feeds.hub.server import Hub, running_hub, server_url
 from feeds.hub.store import Store
 from feeds.sim.simulate import live_floor, live_wait
@@ -42,7 +44,10 @@ class DemoFloor:
         teams: int = 4,
         db: str | Path | None = None,
         config: Config = DEFAULT,
+        user: str = "demo",
     ) -> None:
+        self.user = user  # the demo's supervisor (an admin): `token` is theirs
+        self.token = new_token()
         self.agents, self.seed, self.warmup_s = agents, seed, warmup_s
         self.rate, self.teams, self.db, self.config = rate, teams, db, config
         self.hub: Hub | None = None
@@ -60,12 +65,20 @@ class DemoFloor:
                 db = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "demo.db"
             store = Store(db)
             stack.callback(store.close)
-            self.hub = Hub(self.config, store)
+            # Secure as any hub: the floor publishes and the supervisor watches with tokens
+            # of their own, made here, so the demo needs no set-up.
+            producer = new_token()
+            store.run_sync(partial(put_user, name="demo-floor", role="producer", teams=None,
+                                   token=producer))
+            store.run_sync(partial(put_user, name=self.user, role="admin", teams=None,
+                                   token=self.token))
+            self.hub = Hub(self.config, store, auth=True)
             server = await stack.enter_async_context(running_hub(self.hub))
             self.url = server_url(server, "/subscribe")
             self.publish_url = server_url(server, "/publish")
             caught_up = asyncio.Event()
-            self.publisher = await stack.enter_async_context(Publisher(self.publish_url))
+            self.publisher = await stack.enter_async_context(
+                Publisher(self.publish_url, token=producer))
             self._producer = asyncio.get_running_loop().create_task(play(
                 self.publisher,
                 live_floor(self.agents, self.rate, self.seed, self.warmup_s, self.teams),
@@ -106,7 +119,7 @@ async def print_flags(agents: int, seed: int, warmup_s: float, db: str | None, c
     async with DemoFloor(agents, seed, warmup_s, db=db, config=config) as floor:
         print(f"floorwatch demo: hub on {floor.url} ({agents} agents); Ctrl-C to stop",
               file=sys.stderr, flush=True)
-        async with FeedClient(floor.url, detail="summary", user="demo") as client:
+        async with FeedClient(floor.url, detail="summary", token=floor.token) as client:
             async for msg in client.messages():
                 if msg["type"] == "snapshot":
                     for flag in msg["flags"]:  # open flags of the calls in progress

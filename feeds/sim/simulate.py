@@ -45,11 +45,13 @@ async def simulate(
     on_reply: Callable[[Message], None] | None = None,
     caught_up: asyncio.Event | None = None,
     on_problem: Callable[[str], None] | None = None,
+    token: str | None = None,
 ) -> int:
     """Publish the live floor to `url` until cancelled (or `duration_s` of floor time).
 
     `caught_up` is set when the warm-up has been sent and the floor runs in real time.
     """
     messages = live_floor(agents, rate, seed, warmup_s, teams, duration_s)
-    async with Publisher(url, binary, on_reply, on_problem=on_problem) as publisher:
+    async with Publisher(url, binary, on_reply, on_problem=on_problem,
+                         token=token) as publisher:
         return await play(publisher, messages, live_wait, caught_up=caught_up)

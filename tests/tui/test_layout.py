@@ -142,3 +142,13 @@ def test_status_line_names_the_teams_in_view_and_those_with_no_calls():
     assert "2 producers · teams red, nosuchteam (no calls on nosuchteam)" in text
     everyone = StatusLine.describe(FeedStatus(state="connected", producers=0), 1.0, True)
     assert "NO PRODUCER: calls not live · all teams" in everyone
+
+
+def test_a_refused_feed_says_why_first():
+    from feeds.floor.view import FeedStatus
+    from tui.widgets import StatusLine
+
+    text = StatusLine.describe(FeedStatus(state="refused", url="ws://h:1/subscribe",
+                                          detail="HTTP 401 from ws://h:1/subscribe: a valid "
+                                          "token is required"), 0.0, False)
+    assert text.startswith(" ○ REFUSED: HTTP 401") and "token" in text

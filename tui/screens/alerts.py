@@ -47,9 +47,13 @@ class AlertsScreen(FloorScreen):
         self.query_one(DataTable).focus()
 
     def on_resize(self) -> None:
+        self._layout()
+        self.post_message(self.Redraw())
+
+    def _layout(self) -> None:
         """Columns sized to the width: the evidence gets what the others leave, and the
         highlighted alert's evidence is shown whole under the table."""
-        width = self.size.width
+        width = self.size.width or 80
         table = self.query_one(DataTable)
         table.clear(columns=True)
         fixed = [("time", 8), ("flag", 4), ("state", 16), ("agent", 16)]
@@ -62,7 +66,6 @@ class AlertsScreen(FloorScreen):
         self._widths["evidence"] = max(10, rest)
         table.add_column("evidence", width=self._widths["evidence"], key="evidence")
         self._shown = ()
-        self.post_message(self.Redraw())
 
     def show_frame(self, frame: Frame, wall: float, full: bool) -> None:
         super().show_frame(frame, wall, full)
@@ -70,6 +73,8 @@ class AlertsScreen(FloorScreen):
         alerts = self.floor.alerts
         if alerts == self._shown:
             return
+        if not self._widths:  # a frame before the first resize
+            self._layout()
         table = self.query_one(DataTable)
         keep = table.cursor_row
         self._shown = alerts
