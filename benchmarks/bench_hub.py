@@ -7,10 +7,15 @@ team each, raw samples) and 5 floor managers (all teams, `detail: summary`).
 Each sample carries its send time as event time `t`, so a subscriber's
 latency is its receive time minus `t` (one machine, one clock).
 
-The same load runs twice, each server in its own process:
+The same load runs three times, each server in its own process:
 - baseline: a bare websockets fan-out (decode the batch, group by team,
   re-encode once per team, `broadcast`), no validation, detection or store;
-- floorwatch: `floorwatch hub` (validation, detection, store, coalescing).
+- no auth: `floorwatch hub --insecure-local` (validation, detection, store,
+  coalescing);
+- floorwatch: `floorwatch hub` as it ships: tokens checked on every connection, the
+  producers with a producer's token, the subscribers with a lead's (so every customer
+  number they receive is masked). Its ratio to "no auth" is the cost of authentication
+  and masking.
 
 Prints p50/p99 latency, server CPU (process time / wall), peak RSS and
 delivered messages/s for both, and the ratios. The machine is shared: read
@@ -38,6 +43,8 @@ from websockets.asyncio.server import broadcast, serve
 from websockets.exceptions import ConnectionClosed
 
 TICK_S = 0.05
+#: The Authorization headers of this run's producers and subscribers (none: no auth).
+TOKENS: dict[str, dict[str, str]] = {}
 RATE_HZ = 4.0
 WARMUP_S = 3.0
 
@@ -86,7 +93,8 @@ class Results:
 async def producer(url: str, calls: list[tuple[str, str]], stop: asyncio.Event) -> None:
     rng = random.Random(len(calls))
     noise = [rng.gauss(0, 1.0) for _ in range(997)]
-    async with connect(url + "/publish", max_size=None) as ws:
+    async with connect(url + "/publish", max_size=None,
+                       additional_headers=TOKENS.get("producer", {})) as ws:
         now = time.time()
         starts = [{"type": "call_start", "call": c, "t": now, "agent": f"a{c}", "team": team}
                   for c, team in calls]
@@ -123,7 +131,8 @@ async def _drain(ws) -> None:
 
 async def subscriber(url: str, teams: list[str] | None, detail: str, results: Results,
                      ready: asyncio.Event) -> None:
-    async with connect(url + "/subscribe", max_size=None) as ws:
+    async with connect(url + "/subscribe", max_size=None,
+                       additional_headers=TOKENS.get("subscriber", {})) as ws:
         await ws.send(msgpack.packb({"type": "subscribe", "teams": teams, "detail": detail,
                                      "batch": True}))
         ready.set()
@@ -159,7 +168,8 @@ def _batch_count(frame: bytes) -> int:
 async def slow_subscriber(url: str, teams: list[str], slow: dict) -> None:
     """Wants every team's raw samples but reads only one frame every 100 ms."""
     try:
-        async with connect(url + "/subscribe", max_size=None, max_queue=4) as ws:
+        async with connect(url + "/subscribe", max_size=None, max_queue=4,
+                           additional_headers=TOKENS.get("subscriber", {})) as ws:
             await ws.send(msgpack.packb({"type": "subscribe", "teams": teams,
                                          "batch": True}))
             async for frame in ws:
@@ -279,11 +289,23 @@ def main() -> int:
           f"{args.seconds:g} s measured after {WARMUP_S:g} s warm-up", flush=True)
     figures = {}
     with tempfile.TemporaryDirectory() as tmp:
+        tokens = {}
+        for role, user in (("producer", "feed"), ("subscriber", "lead")):
+            added = subprocess.run(
+                [floorwatch, "user", "add", user, "--role",
+                 "producer" if role == "producer" else "lead", "--db", f"{tmp}/auth.db"],
+                capture_output=True, text=True, check=True)
+            tokens[role] = {"Authorization": f"Bearer {added.stdout.split()[-1]}"}
         for name, cmd, marker in (
             ("baseline", [sys.executable, __file__, "--serve-baseline"], "listening"),
-            ("floorwatch", [floorwatch, "hub", "--port", "0", "--db", f"{tmp}/bench.db"],
+            ("no auth", [floorwatch, "hub", "--port", "0", "--db", f"{tmp}/bench.db",
+                         "--insecure-local"], "floorwatch hub on"),
+            ("floorwatch", [floorwatch, "hub", "--port", "0", "--db", f"{tmp}/auth.db"],
              "floorwatch hub on"),
         ):
+            TOKENS.clear()
+            if name == "floorwatch":
+                TOKENS.update(tokens)
             proc, url = start(cmd, marker)
             try:
                 figures[name] = asyncio.run(run_load(url, proc.pid, args))
@@ -303,7 +325,10 @@ def main() -> int:
                       f"{slow['coalesced']}, closed: {slow['closed'] or 'no'}", flush=True)
     print("machine load average (1, 5, 15 min) at the end: "
           + " ".join(f"{x:.2f}" for x in os.getloadavg()) + f" on {os.cpu_count()} cores")
-    base, hub = figures["baseline"], figures["floorwatch"]
+    base, open_hub, hub = figures["baseline"], figures["no auth"], figures["floorwatch"]
+    print(f"{'auth cost':>10}: p99 x{hub['p99_ms'] / open_hub['p99_ms']:.2f}  "
+          f"CPU x{hub['cpu'] / open_hub['cpu']:.2f}  (floorwatch / no auth: tokens, roles, "
+          f"teams, masking)")
     print(f"{'ratio':>10}: p99 x{hub['p99_ms'] / base['p99_ms']:.2f}  "
           f"CPU x{hub['cpu'] / base['cpu']:.2f}  "
           f"team samples delivered x{hub['samples_per_s'] / base['samples_per_s']:.2f}  "

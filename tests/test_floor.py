@@ -518,3 +518,13 @@ def test_an_authenticating_hub_says_who_we_are_and_which_teams_it_holds_us_to():
                  "user": "lee", "role": "lead", "teams": ["red"]}, 0.0)
     status = floor.take(0.0).status
     assert (status.who, status.teams) == ("lee (lead)", ("red",))
+
+
+def test_a_producer_whose_clock_runs_ahead_does_not_age_the_floor():
+    floor = Floor()
+    connected(floor)
+    floor.apply({"type": "hello", "server": "floorwatch", "protocol": 1, "t": T0}, 100.0)
+    feed(floor, [start("ok", "ann", t=T0 - 30), start("skewed", "bob", t=T0 + 86_400)], 101.0)
+    frame = floor.take(101.0)
+    assert frame.now == T0 + 1.0  # the hub's clock, not a day ahead
+    assert frame.rows["ok"].call_time() == 0.0 and frame.rows["skewed"].call_time() == 0.0

@@ -28,7 +28,7 @@ def _messages(n: int = 6) -> list[dict]:
     out: list[dict] = [{"type": "call_start", "call": "c1", "t": T, "agent": "a1", "team": "red"}]
     for i in range(1, n - 1):
         out.append({"type": "sample", "call": "c1", "t": T + i * 0.5, "dt": 0.5,
-                    "cust_db": -25.0 - i, "cust_pitch": 200.0 + i})
+                    "cust_db": -25.0 - i % 20, "cust_pitch": 200.0 + i % 50})
     out.append({"type": "call_end", "call": "c1", "t": T + n})
     return out
 

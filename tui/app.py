@@ -20,6 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
+from rich.markup import escape
 from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -137,7 +138,7 @@ class FloorwatchApp(App[None]):
         self.frame = frame
         self._announce(frame.alerts, wall)
         for error in frame.errors[-3:]:
-            self.notify(error, title="feed problem", severity="warning", timeout=6)
+            self.notify(error, title="feed problem", severity="warning", timeout=6, markup=False)
         screen = self.screen
         # A screen that was not on top missed the deltas: it redraws from the whole floor.
         full = self._redraw or screen is not self._last_screen
@@ -269,8 +270,9 @@ class FloorwatchApp(App[None]):
             for kind in ("intervene", "coach", "kudos"):
                 yield SystemCommand(f"Show only {kind} flags", f"Filter the board to {kind}",
                                     lambda k=kind: screen.set_kind(k))
-            for team in screen.teams:
-                yield SystemCommand(f"Show only team {team}", f"Filter the board to {team}",
+            for team in screen.teams:  # a name from the wire: shown as text, not markup
+                shown = escape(team)
+                yield SystemCommand(f"Show only team {shown}", f"Filter the board to {shown}",
                                     lambda t=team: screen.set_team(t))
             yield SystemCommand("Clear filters", "Show every call", screen.action_clear_filters)
         if isinstance(screen, CoachingScreen):
@@ -294,9 +296,9 @@ class FloorwatchApp(App[None]):
             try:
                 await self.feed.send(msg)
             except (ConnectionError, ValueError) as exc:
-                self.notify(f"not sent: {exc}", severity="error")
+                self.notify(f"not sent: {exc}", severity="error", markup=False)
                 return
-            self.notify(done, timeout=3)
+            self.notify(done, timeout=3, markup=False)
 
         self.run_worker(go(), group="send")
 
@@ -312,7 +314,7 @@ class FloorwatchApp(App[None]):
         """Ack or snooze each of these flags that is still open."""
         targets = [f for f in flags if f.is_open]
         if not targets:
-            self.notify("no open flag to " + what, severity="warning", timeout=3)
+            self.notify("no open flag to " + what, severity="warning", timeout=3, markup=False)
             return
         for flag in targets:
             who = flag.who or self.reader.agent_name(flag.call)
@@ -362,4 +364,5 @@ class FloorwatchApp(App[None]):
         try:
             await self.feed.send(msg)
         except (ConnectionError, ValueError) as exc:
-            self.notify(f"history not available: {exc}", severity="warning", timeout=4)
+            self.notify(f"history not available: {exc}", severity="warning", timeout=4,
+                        markup=False)

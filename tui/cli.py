@@ -15,6 +15,7 @@ import contextlib
 import getpass
 import json
 import os
+import ssl
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -39,7 +40,7 @@ from feeds.hub.auth import (
     put_user,
     remove_user,
 )
-from feeds.hub.server import run_hub
+from feeds.hub.service import run_hub
 from feeds.hub.store import Store, default_path
 from feeds.sim.demo import DemoFloor, print_flags
 from feeds.sim.generator import DEMO_EPOCH, expected_episodes, floor_messages, plan_floor
@@ -124,6 +125,9 @@ def _add_token_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token", metavar="TOKEN",
                         help="the hub's token for you (default: $FLOORWATCH_TOKEN, else the "
                         "token a hub on this machine wrote for this user)")
+    parser.add_argument("--ca", metavar="FILE",
+                        help="for a wss:// hub: trust the certificates in this PEM file "
+                        "(default: the system's)")
 
 
 def _run_replay(args: argparse.Namespace) -> int:
@@ -132,7 +136,7 @@ def _run_replay(args: argparse.Namespace) -> int:
         try:
             url = hub_url(args.to, "/publish")
             return asyncio.run(replay_to(args.file, url, speed, binary=True,
-                                         token=find_token(args.token)))
+                                         token=find_token(args.token), ca=args.ca))
         except (ValueError, OSError) as exc:
             print(f"floorwatch replay: error: {exc}", file=sys.stderr)
             return 2
@@ -216,6 +220,9 @@ def _add_hub(sub: argparse._SubParsersAction) -> None:
                         "https://board.example (repeatable; default: none)")
     parser.add_argument("--max-per-address", type=positive_int, default=64, metavar="N",
                         help="open connections allowed from one address (default 64)")
+    parser.add_argument("--tls-cert", metavar="FILE",
+                        help="serve wss:// with this PEM certificate (chain); needs --tls-key")
+    parser.add_argument("--tls-key", metavar="FILE", help="the certificate's private key")
     parser.set_defaults(func=_run_hub)
 
 
@@ -225,11 +232,19 @@ def _run_hub(args: argparse.Namespace) -> int:
         print(f"floorwatch hub: error: --insecure-local serves without authentication, "
               f"so only on a loopback address, not {args.host}", file=sys.stderr)
         return 2
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("floorwatch hub: error: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
+    tls = (args.tls_cert, args.tls_key) if args.tls_cert else None
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_hub(args.host, args.port, args.db, config,
-                            auth=not args.insecure_local,
-                            origins=frozenset(args.allow_origin),
-                            max_per_address=args.max_per_address))
+        try:
+            asyncio.run(run_hub(args.host, args.port, args.db, config,
+                                auth=not args.insecure_local,
+                                origins=frozenset(args.allow_origin),
+                                max_per_address=args.max_per_address, tls=tls))
+        except (OSError, ssl.SSLError) as exc:
+            print(f"floorwatch hub: error: {exc}", file=sys.stderr)
+            return 1
     return 0
 
 
@@ -354,7 +369,7 @@ def _run_simulate(args: argparse.Namespace) -> int:
                 args.to, args.calls, args.rate, args.seed, args.warmup, args.teams,
                 args.duration, not args.json, print_reply("floorwatch simulate"),
                 on_problem=print_problem("floorwatch simulate"),
-                token=find_token(args.token)))
+                token=find_token(args.token), ca=args.ca))
         except ValueError as exc:
             print(f"floorwatch simulate: error: {exc}", file=sys.stderr)
             return 2
@@ -439,7 +454,8 @@ def _run_watch(args: argparse.Namespace) -> int:
     from tui.app import FloorwatchApp
 
     feed = FeedClient(url, teams=args.team, detail="summary",
-                      user=args.user or getpass.getuser(), token=find_token(args.token))
+                      user=args.user or getpass.getuser(), token=find_token(args.token),
+                      ca=args.ca)
     FloorwatchApp(feed, config=config, theme=args.theme, export_dir=args.export_dir).run()
     return 0
 

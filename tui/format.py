@@ -25,6 +25,12 @@ def duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def as_text(value: object) -> object:
+    """A table cell: a string as plain text (never markup: names and evidence come from
+    the wire, and `[/` in a call id must not crash the table); anything else as it is."""
+    return Text(value) if isinstance(value, str) else value
+
+
 def cut(text: str, width: int) -> str:
     """`text` in at most `width` cells, ending in … when it had to be cut."""
     if len(text) <= width:

@@ -9,6 +9,7 @@ upgrade request as `Authorization: Bearer <token>` (docs/security.md).
 from __future__ import annotations
 
 import os
+import ssl
 
 from websockets.exceptions import InvalidStatus
 
@@ -28,6 +29,14 @@ def find_token(explicit: str | None = None) -> str | None:
         return local_token_path().read_text(encoding="utf-8").strip() or None
     except OSError:
         return None
+
+
+def tls_context(url: str, ca: str | None) -> ssl.SSLContext | None:
+    """For a wss:// hub: the system's trusted certificates, or only `ca` (a file of
+    PEM certificates: a floor's own authority, or a hub's self-signed certificate)."""
+    if not url.startswith("wss://"):
+        return None
+    return ssl.create_default_context(cafile=ca)
 
 
 def auth_headers(token: str | None) -> dict[str, str]:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from feeds.client.credentials import HubRefused, auth_headers, refusal
+from feeds.client.credentials import HubRefused, auth_headers, refusal, tls_context
 from feeds.client.subscriber import backoff
 from feeds.core.protocol import (
     MAX_BATCH_ITEMS,
@@ -47,9 +47,11 @@ class Publisher:
         backoff_max: float = 10.0,
         on_problem: Callable[[str], None] | None = None,
         token: str | None = None,
+        ca: str | None = None,
     ) -> None:
         self.url = url
         self.token = token
+        self.tls = tls_context(url, ca)
         self.refused: HubRefused | None = None
         self.binary = binary
         self.on_reply = on_reply or (lambda msg: None)
@@ -99,7 +101,7 @@ class Publisher:
     async def _follow(self) -> None:
         async for ws in connect(
             self.url, max_size=None, open_timeout=5,
-            additional_headers=auth_headers(self.token),
+            additional_headers=auth_headers(self.token), ssl=self.tls,
             process_exception=self._problem, reconnect_delays=self._delays,
         ):
             try:
@@ -207,7 +209,7 @@ def print_reply(prog: str) -> Callable[[Message], None]:
 
 
 async def replay_to(path: str, url: str, speed: float | None, binary: bool,
-                    token: str | None = None) -> int:
+                    token: str | None = None, ca: str | None = None) -> int:
     """Publish a recording to a hub; bad records are reported on stderr and skipped."""
     records = read_recording(path, PRODUCER_TYPES)
     skipped = 0
@@ -224,7 +226,7 @@ async def replay_to(path: str, url: str, speed: float | None, binary: bool,
     pacer = Pacer(speed) if speed is not None else None
     async with Publisher(url, binary, print_reply("floorwatch replay"),
                          on_problem=print_problem("floorwatch replay"),
-                         token=token) as publisher:
+                         token=token, ca=ca) as publisher:
         sent = await play(publisher, messages(),
                           pacer.wait if pacer is not None else (lambda t: 0.0))
     print(f"floorwatch replay: published {sent} messages to {url}, skipped {skipped}, "

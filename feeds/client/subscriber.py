@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Generator, Iterable
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from feeds.client.credentials import HubRefused, auth_headers, refusal
+from feeds.client.credentials import HubRefused, auth_headers, refusal, tls_context
 from feeds.core.protocol import Message, ProtocolError, decode_frame, encode_like, validate
 
 
@@ -57,9 +57,11 @@ class FeedClient:
         backoff_initial: float = 0.5,
         backoff_max: float = 15.0,
         token: str | None = None,
+        ca: str | None = None,
     ) -> None:
         self.url = url
         self.token = token
+        self.tls = tls_context(url, ca)
         self.teams = None if teams is None else list(teams)
         self.detail = detail
         self.focus = list(focus)
@@ -159,7 +161,7 @@ class FeedClient:
         await self._status("connecting")
         reconnect = connect(
             self.url, max_size=None, max_queue=64, open_timeout=5,
-            additional_headers=auth_headers(self.token),
+            additional_headers=auth_headers(self.token), ssl=self.tls,
             process_exception=self._problem,
             reconnect_delays=self._delays,
         )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-import sys
+import reprlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -44,8 +44,14 @@ class ProtocolError(ValueError):
         return {"type": "error", "code": self.code, "detail": self.detail}
 
 
+#: How an error shows a bad value: a few levels and items deep, so a value nested a
+#: thousand deep is named in a line, not a RecursionError.
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring = 2, 4, 4, 40
+
+
 def _show(value: Any) -> str:
-    text = repr(value)
+    text = _REPR.repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -144,9 +150,55 @@ def _str_list(where: str, value: Any) -> list[str]:
 
 
 def _limit(where: str, value: Any) -> int:
-    if type(value) is not int or value < 1:
-        raise ProtocolError(f"{where}: expected whole number >= 1, got {_show(value)}")
+    if type(value) is not int or not 1 <= value <= MAX_LIMIT:
+        raise ProtocolError(f"{where}: expected whole number 1..{MAX_LIMIT}, got {_show(value)}")
     return value
+
+
+# --- what a producer's numbers may be -------------------------------------------------
+# Finite is not enough: 1e39 dB overflows the trace's float32 and 1.7e308 s of `dt` sums
+# to infinity. Each quantity has the range a real call can have, with room to spare, and
+# anything outside it is an error that names it (docs/protocol.md, Validation rules).
+
+#: Event time, seconds since 1970: up to the year 5138.
+T_MAX = 1e11
+#: Longest interval a sample, an overlap or a snooze may span: a day.
+SPAN_MAX = 86_400.0
+#: Loudness in dBFS: 0 is full scale; below -200 is no sound at all.
+DB_MIN, DB_MAX = -200.0, 40.0
+#: Voice pitch in Hz: human voices are 50-1,100 Hz (null, not 0, when there is none).
+HZ_MIN, HZ_MAX = 1.0, 5_000.0
+#: Most calls one history request may ask for.
+MAX_LIMIT = 100_000
+
+
+def _ranged(where: str, number: float, low: float, high: float, unit: str) -> float:
+    if not low <= number <= high:
+        raise ProtocolError(f"{where}: {_show(number)} is outside {low:g}..{high:g} {unit}",
+                            code="out_of_range")
+    return number
+
+
+def _time(where: str, value: Any) -> float:
+    return _ranged(where, _number(where, value), 0.0, T_MAX, "s (event time)")
+
+
+def _span(where: str, value: Any) -> float:
+    return _ranged(where, _positive(where, value), 0.0, SPAN_MAX, "s")
+
+
+def _duration(where: str, value: Any) -> float:
+    return _ranged(where, _number(where, value), 0.0, SPAN_MAX, "s")
+
+
+def _level(where: str, value: Any) -> float | None:
+    number = _optional_number(where, value)
+    return None if number is None else _ranged(where, number, DB_MIN, DB_MAX, "dBFS")
+
+
+def _pitch(where: str, value: Any) -> float | None:
+    number = _optional_number(where, value)
+    return None if number is None else _ranged(where, number, HZ_MIN, HZ_MAX, "Hz")
 
 
 def _count(where: str, value: Any) -> int:
@@ -168,20 +220,20 @@ Schema = tuple[dict[str, Checker], dict[str, Checker]]
 SCHEMAS: dict[str, Schema] = {
     # producer -> hub
     "call_start": (
-        {"call": _str, "t": _number, "agent": _str, "team": _str},
+        {"call": _str, "t": _time, "agent": _str, "team": _str},
         {"agent_name": _optional_str, "queue": _optional_str, "customer": _optional_str},
     ),
     "sample": (
-        {"call": _str, "t": _number, "dt": _positive},
+        {"call": _str, "t": _time, "dt": _span},
         {
-            "cust_pitch": _optional_number,
-            "cust_db": _optional_number,
-            "agent_pitch": _optional_number,
-            "agent_db": _optional_number,
+            "cust_pitch": _pitch,
+            "cust_db": _level,
+            "agent_pitch": _pitch,
+            "agent_db": _level,
         },
     ),
-    "event": ({"call": _str, "t": _number, "event": _str}, {}),
-    "call_end": ({"call": _str, "t": _number}, {"reason": _optional_str}),
+    "event": ({"call": _str, "t": _time, "event": _str}, {}),
+    "call_end": ({"call": _str, "t": _time}, {"reason": _optional_str}),
     # subscriber -> hub
     "subscribe": (
         {},
@@ -194,7 +246,7 @@ SCHEMAS: dict[str, Schema] = {
         },
     ),
     "ack": ({"flag": _str}, {"note": _text}),
-    "snooze": ({"flag": _str, "seconds": _positive}, {}),
+    "snooze": ({"flag": _str, "seconds": _span}, {}),
     "note": ({"call": _str, "text": _text}, {}),
     "action": ({"call": _str, "action": _one_of("listen", "whisper", "barge")}, {}),
     # hub -> subscriber (validated when a client library reads them)
@@ -235,7 +287,7 @@ EVENT_SCHEMAS: dict[str, Schema] = {
         {"mode": _one_of("blind", "warm"), "agent": _optional_str, "team": _optional_str,
          "agent_name": _optional_str},
     ),
-    "talk_over": ({"by": _one_of("agent", "customer"), "dur": _number}, {}),
+    "talk_over": ({"by": _one_of("agent", "customer"), "dur": _duration}, {}),
 }
 
 PRODUCER_TYPES = frozenset({"call_start", "sample", "event", "call_end", "batch"})
@@ -253,14 +305,14 @@ def _check_fields(where: str, msg: dict, schema: Schema) -> None:
             msg[name] = check(f"{where}.{name}", msg[name])
 
 
-#: The finite floats run from _LOWEST to _MAX: nan and the infinities fail the comparison.
-_MAX = sys.float_info.max
-_LOWEST = -_MAX
+# The same bounds as C doubles for `plain_sample` (feeds/protocol.pxd declares them).
+_T_HI, _SPAN_HI, _DB_LO, _DB_HI, _HZ_LO, _HZ_HI = T_MAX, SPAN_MAX, DB_MIN, DB_MAX, HZ_MIN, HZ_MAX
 
 
-def _finite(value: float) -> bool:
-    """Compiled, a C comparison on the float's double (feeds/protocol.pxd)."""
-    return _LOWEST <= value <= _MAX
+def _within(value: float, low: float, high: float) -> bool:
+    """Compiled, two C comparisons on the float's double (feeds/protocol.pxd); nan and
+    the infinities fail them."""
+    return low <= value <= high
 
 
 def sample_fields(msg: dict) -> tuple[Any, Any, Any, Any, Any, Any, Any]:
@@ -283,19 +335,25 @@ def plain_sample(call: Any, t: Any, dt: Any, cust_db: Any, cust_pitch: Any, agen
     usual shape: floats and nulls. Anything else takes `validate`'s general path, which
     accepts integers too and names what is wrong.
 
-    Written for speed (it runs once per sample): type identity checks, and finiteness
-    as a comparison that nan and the infinities fail, with nothing allocated.
+    Written for speed (it runs once per sample): type identity checks, and each number's
+    range (`_time`, `_span`, `_level`, `_pitch`) as comparisons that nan and the
+    infinities fail, with nothing allocated.
     """
     if (type(call) is not str or type(t) is not float or type(dt) is not float
-            or not 0 < len(call) <= 200 or not _finite(t) or not dt > 0.0 or not _finite(dt)):
+            or not 0 < len(call) <= 200 or not _within(t, 0.0, _T_HI)
+            or not dt > 0.0 or not _within(dt, 0.0, _SPAN_HI)):
         return False
-    if cust_db is not None and (type(cust_db) is not float or not _finite(cust_db)):
+    if cust_db is not None and (type(cust_db) is not float
+                                or not _within(cust_db, _DB_LO, _DB_HI)):
         return False
-    if cust_pitch is not None and (type(cust_pitch) is not float or not _finite(cust_pitch)):
+    if cust_pitch is not None and (type(cust_pitch) is not float
+                                   or not _within(cust_pitch, _HZ_LO, _HZ_HI)):
         return False
-    if agent_db is not None and (type(agent_db) is not float or not _finite(agent_db)):
+    if agent_db is not None and (type(agent_db) is not float
+                                 or not _within(agent_db, _DB_LO, _DB_HI)):
         return False
-    return agent_pitch is None or (type(agent_pitch) is float and _finite(agent_pitch))
+    return agent_pitch is None or (type(agent_pitch) is float
+                                   and _within(agent_pitch, _HZ_LO, _HZ_HI))
 
 
 def _fast_sample(msg: dict) -> bool:

@@ -49,6 +49,7 @@ from feeds.floor.view import (
     TimelineEntry,
     need_agent,
     need_field,
+    printable,
 )
 
 #: Flag transitions, events and errors kept for the alerts screen and timelines.
@@ -80,6 +81,7 @@ class Floor:
         self._status = FeedStatus()
         self._last_wall: float | None = None  # wall time of the last hub message
         self.t = 0.0  # newest event time seen
+        self._hub_clock: tuple[float, float] | None = None  # hub's time at hello, wall then
         self._t_wall: float | None = None  # wall time when `t` last moved
         self.alerts: deque[FlagView] = deque(maxlen=ALERTS_LEN)
 
@@ -95,7 +97,7 @@ class Floor:
             handler = self._handlers.get(kind) if isinstance(kind, str) else None
             if handler is None:
                 raise FloorError(f"message.type: unknown type {kind!r}")
-            handler(self, msg, wall)
+            handler(self, printable(msg), wall)
         except FloorError as exc:
             self._errors.append(str(exc))
             return
@@ -108,6 +110,12 @@ class Floor:
                     self._dirty.add(msg["call"])
 
     def _advance(self, t: float, wall: float) -> None:
+        """Move the floor's clock to event time `t`; never past the hub's own clock once
+        it is known (its `hello`): one producer with a clock hours ahead must not age
+        the whole floor (each call's durations are its own event time anyway)."""
+        if self._hub_clock is not None:
+            hub_t, at = self._hub_clock
+            t = min(t, hub_t + max(0.0, wall - at))
         if t > self.t:
             self.t = t
             self._t_wall = wall
@@ -115,7 +123,8 @@ class Floor:
     def _on_hello(self, msg: Mapping[str, Any], wall: float) -> None:
         t = msg.get("t")
         if isinstance(t, NUM):
-            self._advance(float(t), wall)
+            self._hub_clock = (float(t), wall)
+            self.t, self._t_wall = float(t), wall
         user, role, teams = msg.get("user"), msg.get("role"), msg.get("teams")
         if isinstance(user, str) and isinstance(role, str):  # a hub that authenticates
             # all teams asked for: what the hub holds the subscription to is the user's

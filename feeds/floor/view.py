@@ -42,6 +42,34 @@ class FloorError(ValueError):
     """A hub message the model cannot use; the text names the field and the problem."""
 
 
+#: What a character that cannot be shown becomes.
+UNPRINTABLE = "\ufffd"
+
+
+def printable(value: Any) -> Any:
+    """`value` with every string in it (in maps and lists too) made printable: control
+    characters (an escape sequence's ESC, a newline) become UNPRINTABLE, so text from
+    the wire is shown as text and never moves a terminal's cursor or retitles it. The
+    same object when there was nothing to change, which is nearly always."""
+    if isinstance(value, str):
+        if value.isprintable():
+            return value
+        return "".join(c if c.isprintable() else UNPRINTABLE for c in value)
+    if isinstance(value, Mapping):
+        out = None
+        for key, item in value.items():
+            clean = printable(item)
+            if clean is not item:
+                if out is None:
+                    out = dict(value)
+                out[key] = clean
+        return value if out is None else out
+    if isinstance(value, list):
+        cleaned = [printable(item) for item in value]
+        return value if all(a is b for a, b in zip(cleaned, value, strict=True)) else cleaned
+    return value
+
+
 def need_agent(msg: Mapping[str, Any], where: str | None = None) -> str | None:
     """`msg["agent"]`: an id, or null for a call transferred blind that nobody has yet."""
     return None if "agent" in msg and msg["agent"] is None else need_field(msg, "agent", str,

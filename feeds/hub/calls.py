@@ -10,6 +10,7 @@ live call; `CallTable` holds them.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -47,6 +48,7 @@ class CallTable:
     def __init__(self) -> None:
         self._calls: dict[str, HubCall] = {}
         self._dirty: list[set[str]] = [set() for _ in range(UPDATE_SLOTS)]
+        self._owned: Counter[Any] = Counter()  # live calls per producer connection
 
     def __len__(self) -> int:
         return len(self._calls)
@@ -60,7 +62,24 @@ class CallTable:
     def start(self, state: CallState, owner: Any, now: float) -> HubCall:
         call = self._calls[state.id] = HubCall(state, owner, now)
         self._dirty[hash(state.id) % UPDATE_SLOTS].add(state.id)
+        self._owned[owner] += 1
         return call
+
+    def owned_by(self, owner: Any) -> int:
+        """Live calls `owner` publishes."""
+        return self._owned[owner]
+
+    def own(self, call: HubCall, owner: Any) -> None:
+        """`owner` publishes `call` from now on (its producer reconnected)."""
+        if call.owner is not owner:
+            self._disown(call.owner)
+            call.owner = owner
+            self._owned[owner] += 1
+
+    def _disown(self, owner: Any) -> None:
+        self._owned[owner] -= 1
+        if self._owned[owner] <= 0:
+            del self._owned[owner]
 
     def heard(self, call: HubCall, t: float, now: float) -> None:
         """A message of `call` at event time `t` came in at wall time `now`."""
@@ -74,7 +93,10 @@ class CallTable:
 
     def end(self, call_id: str) -> HubCall | None:
         self._dirty[hash(call_id) % UPDATE_SLOTS].discard(call_id)
-        return self._calls.pop(call_id, None)
+        call = self._calls.pop(call_id, None)
+        if call is not None:
+            self._disown(call.owner)
+        return call
 
     def take_changed(self, slot: int) -> set[str]:
         """The calls of `slot` changed since the slot was last taken."""

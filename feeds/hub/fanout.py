@@ -6,13 +6,16 @@ binary), and each team's tick is joined once per form and detail level, so
 the cost per subscriber is a few joins per tick, not one encode per message.
 
 A `Subscriber` owns a bounded pending list and one sender task. While it
-keeps up, it gets everything in order. When more than `max_pending` items
+keeps up, it gets everything in order. When more than `max_pending` items or
+`max_bytes` bytes
 wait, or more than `max_lag_ticks` ticks queued up while the sender was still
 busy with earlier ones (the socket is not draining), it *coalesces*: pending raw samples are
 dropped and replaced by one `call_update` per affected call, built from the
 hub's latest state when the frame is sent; flags and other discrete messages
 are never dropped. A subscriber behind for longer than `max_behind_s`, or with
-more than `max_essential` discrete messages waiting, is closed with a reason.
+more than `max_essential` discrete messages or `max_bytes` bytes still waiting after
+coalescing, is closed with a reason. Every reply (hello, snapshot, history, errors)
+counts as much as a tick, so a client that asks and never reads is bounded too.
 """
 
 from __future__ import annotations
@@ -141,6 +144,7 @@ class Subscriber:
         max_pending: int = 50_000,
         max_essential: int = 200_000,
         max_behind_s: float = 10.0,
+        max_bytes: int = 32 * 2**20,
     ) -> None:
         self.ws = ws
         self.binary = binary
@@ -157,9 +161,11 @@ class Subscriber:
         self.max_lag_ticks = max_lag_ticks
         self.max_pending = max_pending
         self.max_essential = max_essential
+        self.max_bytes = max_bytes
         self.max_behind_s = max_behind_s
         self._pending: list[Chunk] = []
         self._pending_items = 0
+        self._pending_bytes = 0
         self._sending = False
         self._lag = 0  # ticks queued while the sender was still busy with earlier ones
         self._stale: set[str] = set()
@@ -219,9 +225,13 @@ class Subscriber:
             self._push(chunk)
 
     def _push(self, chunk: Chunk) -> None:
+        if self.closed:  # closing: nothing more is kept for it
+            return
         self._pending.append(chunk)
         self._pending_items += chunk.count
-        if self._lag > self.max_lag_ticks or self._pending_items > self.max_pending:
+        self._pending_bytes += len(chunk.payload)
+        if (self._lag > self.max_lag_ticks or self._pending_items > self.max_pending
+                or self._pending_bytes > self.max_bytes):
             self._coalesce()
         self._wake.set()
 
@@ -243,8 +253,11 @@ class Subscriber:
                 kept.append(chunk)
         self._pending = kept
         self._pending_items = sum(c.count for c in kept)
+        self._pending_bytes = sum(len(c.payload) for c in kept)
         if self._pending_items > self.max_essential:
             self.close_with(f"subscriber too slow: {self._pending_items} messages waiting")
+        elif self._pending_bytes > self.max_bytes:
+            self.close_with(f"subscriber too slow: {self._pending_bytes} bytes waiting")
 
     def check_behind(self, now: float) -> None:
         """Disconnect a subscriber that has stayed behind too long."""
@@ -256,6 +269,8 @@ class Subscriber:
     def close_with(self, reason: str) -> None:
         if not self.closed:
             self.closed = True
+            self._pending, self._pending_items, self._pending_bytes = [], 0, 0
+            self._stale.clear()
             self._on_close(self, reason)
             asyncio.get_running_loop().create_task(self.ws.close(1008, reason[:120]))
 
@@ -279,6 +294,7 @@ class Subscriber:
 
     def _take(self, updates: Chunk | None) -> list[str | bytes]:
         chunks, self._pending, self._pending_items = self._pending, [], 0
+        self._pending_bytes = 0
         self._lag = 0
         if updates is not None:
             chunks.append(updates)

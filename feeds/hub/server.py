@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
-import getpass
 import json
-import signal
+import logging
 import socket
-import sys
+import ssl
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -36,9 +34,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from feeds.core.config import DEFAULT, Config
-from feeds.core.engine import GC_THRESHOLDS, CallState, Engine
+from feeds.core.engine import CallState, Engine
 from feeds.core.flags import Flag
-from feeds.core.paths import local_token_path
 from feeds.core.protocol import (
     MAX_MESSAGE_BYTES,
     PRODUCER_TYPES,
@@ -53,17 +50,19 @@ from feeds.core.protocol import (
     validate,
 )
 from feeds.hub import commands
-from feeds.hub.auth import PATH_ROLES, Gate, Identity, audit, local_token, put_user
+from feeds.hub.auth import PATH_ROLES, Gate, Identity, audit
 from feeds.hub.calls import UPDATE_SLOTS, CallTable, HubCall
 from feeds.hub.fanout import ESSENTIAL, SAMPLE, UPDATE, Encoded, Subscriber, TeamTick
 from feeds.hub.flagbook import FlagBook
-from feeds.hub.store import Store, default_path
+from feeds.hub.store import Store
 
 #: websockets closes a connection on a frame larger than this; frames between
 #: MAX_MESSAGE_BYTES and this get an `error` and the connection stays open.
 HARD_MAX_SIZE = 4 * MAX_MESSAGE_BYTES
 #: Housekeeping runs this often; call_updates go out in UPDATE_SLOTS steps a second.
 HOUSEKEEPING_S = 0.05
+#: Housekeeping steps between scans for idle calls (a minute: a scan walks every call).
+IDLE_EVERY = 1200
 #: What a batch may hold.
 ITEM_TYPES = PRODUCER_TYPES - {"batch"}
 #: Errors sent back for one frame; the rest are only counted.
@@ -84,10 +83,16 @@ class Hub:
         max_pending: int = 50_000,
         max_essential: int = 200_000,
         max_behind_s: float = 10.0,
+        max_bytes: int = 32 * 2**20,
         auth: bool = False,
         origins: frozenset[str] = frozenset(),
         max_per_address: int = 64,
+        max_calls: int = 50_000,
+        max_calls_per_producer: int = 20_000,
+        idle_call_s: float = 3600.0,
     ) -> None:
+        self.max_calls, self.max_calls_per_producer = max_calls, max_calls_per_producer
+        self.idle_call_s = idle_call_s  # a call silent this long is ended, producer or not
         # who may connect: tokens (off: --insecure-local), origins, connections per address
         self.gate = Gate(store, auth, origins, max_per_address)
         self.engine = Engine(config)
@@ -101,6 +106,7 @@ class Hub:
         self.max_pending = max_pending
         self.max_essential = max_essential
         self.max_behind_s = max_behind_s
+        self.max_bytes = max_bytes  # what one subscriber may have waiting, in bytes
         self.subscribers: set[Subscriber] = set()
         self.producers: dict[ServerConnection, bool] = {}  # connection -> binary form
         self.ticks: dict[str, TeamTick] = {}
@@ -183,6 +189,8 @@ class Hub:
             raise ProtocolError(
                 f"{msg['type']}.call: call {call_id!r} is published by another producer",
                 code="not_owner")
+        if call is None and msg["type"] == "call_start":
+            self._room_for_a_call(ws)
         old_team = None if call is None else call.state.team
         flags = self.engine.process(msg)
         kind = msg["type"]
@@ -193,7 +201,7 @@ class Hub:
         if kind == "sample":
             call.trace.add(msg["t"], msg, state.cust.active, state.agent_party.active)
         if ws is not None:  # a new call, or its producer reconnected
-            call.owner = ws
+            self.calls.own(call, ws)
         else:
             self._orphans_possible = True
         self.messages += 1
@@ -212,6 +220,17 @@ class Hub:
         self._tick(team).add(SAMPLE if kind == "sample" else ESSENTIAL, call_id, forwarded)
         if state.team != team:  # transferred to another team: its subscribers get the call
             self._tick(state.team).add(ESSENTIAL, call_id, Encoded(self.call_update(call_id)))
+
+    def _room_for_a_call(self, ws: ServerConnection | None) -> None:
+        """Refuse a new call past the hub's cap or its producer's (each a named error)."""
+        if len(self.calls) >= self.max_calls:
+            raise ProtocolError(f"call_start: the hub has {len(self.calls)} live calls, its "
+                                f"limit (max_calls {self.max_calls})", code="too_many_calls")
+        if ws is not None and self.calls.owned_by(ws) >= self.max_calls_per_producer:
+            raise ProtocolError(
+                f"call_start: this producer has {self.calls.owned_by(ws)} live calls, its "
+                f"limit (max_calls_per_producer {self.max_calls_per_producer})",
+                code="too_many_calls")
 
     def _flag(self, flag: Flag, call: CallState) -> None:
         msg = self.book.transition(flag, call.team, call.agent, time.time())
@@ -289,7 +308,8 @@ class Hub:
                          address: str) -> None:
         sub = Subscriber(ws, False, self.call_update, self._drop_subscriber,
                          max_lag_ticks=self.max_lag_ticks, max_pending=self.max_pending,
-                         max_essential=self.max_essential, max_behind_s=self.max_behind_s)
+                         max_essential=self.max_essential, max_behind_s=self.max_behind_s,
+                         max_bytes=self.max_bytes)
         sub.identity, sub.address = who, address
         if who is not None:
             sub.user = who.user
@@ -420,10 +440,23 @@ class Hub:
         self._orphans_possible = bool(orphans)
         for call in orphans:
             if call.quiet_for(now) >= self.orphan_s:
-                end = {"type": "call_end", "call": call.state.id,
-                       "t": call.seen_t + call.quiet_for(now), "reason": "producer gone"}
-                self.ingest(end, None, now)
+                self._end_quiet(call, now, "producer gone")
                 self.counts["orphans_ended"] += 1
+
+    def end_idle(self, now: float) -> None:
+        """End calls silent for `idle_call_s` though their producer is connected: a
+        producer that forgets a call_end must not keep it (and its memory) for ever.
+        Producers send samples through holds, so a silent call is a dead one."""
+        for call in [c for c in self.calls if c.quiet_for(now) >= self.idle_call_s]:
+            self._end_quiet(call, now, f"no message for {self.idle_call_s:.0f} s")
+            self.counts["idle_ended"] += 1
+
+    def _end_quiet(self, call: HubCall, now: float, reason: str) -> None:
+        """End `call` as if its producer had sent the call_end, at its last event time
+        plus the silence."""
+        end = {"type": "call_end", "call": call.state.id,
+               "t": call.seen_t + call.quiet_for(now), "reason": reason}
+        self.ingest(end, call.owner, now)  # in its producer's name
 
     def queue_call_updates(self, slot: int) -> None:
         """call_updates for one slot of changed calls, for summary subscribers.
@@ -452,15 +485,24 @@ class Hub:
         while True:
             await asyncio.sleep(HOUSEKEEPING_S)
             step += 1
-            now = time.monotonic()
-            self.queue_call_updates(step % UPDATE_SLOTS)
-            if step % 5 == 0:
-                self.advance_quiet_calls(now)
-                self.end_orphans(now)
-                self.expire_snoozes(time.time())
-                for sub in list(self.subscribers):
-                    sub.check_behind(now)
-            self._schedule_flush()
+            try:
+                self._housekeep(step)
+            except Exception:  # a bug must not stop the timers for good: say it, go on
+                self.errors["internal"] += 1
+                logging.getLogger("floorwatch.hub").exception("housekeeping step failed")
+
+    def _housekeep(self, step: int) -> None:
+        now = time.monotonic()
+        self.queue_call_updates(step % UPDATE_SLOTS)
+        if step % 5 == 0:
+            self.advance_quiet_calls(now)
+            self.end_orphans(now)
+            self.expire_snoozes(time.time())
+            for sub in list(self.subscribers):
+                sub.check_behind(now)
+        if step % IDLE_EVERY == 0:
+            self.end_idle(now)
+        self._schedule_flush()
 
     # --- HTTP -----------------------------------------------------------------
 
@@ -510,14 +552,17 @@ class Hub:
 @contextlib.asynccontextmanager
 async def running_hub(
     hub: Hub, host: str = "127.0.0.1", port: int = 0, sock: socket.socket | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> AsyncIterator[Server]:
     """Serve `hub` until the block exits; yields the websockets Server (port 0 = ephemeral).
 
-    `sock` serves on an already bound and listening socket instead of host/port.
+    `sock` serves on an already bound and listening socket instead of host/port; `tls`
+    serves wss:// with that context.
     """
     where: dict[str, Any] = {"sock": sock} if sock is not None else {"host": host, "port": port}
     async with serve(hub.handler, process_request=hub.process_request, max_size=HARD_MAX_SIZE,
-                     max_queue=64, write_limit=2**18, compression=None, **where) as server:
+                     max_queue=64, write_limit=2**18, compression=None, ssl=tls,
+                     **where) as server:
         keeper = asyncio.get_running_loop().create_task(hub.housekeeping())
         try:
             yield server
@@ -528,9 +573,9 @@ async def running_hub(
             hub.flush()
 
 
-def server_url(server: Server, path: str = "") -> str:
+def server_url(server: Server, path: str = "", tls: bool = False) -> str:
     host, port = next(iter(server.sockets)).getsockname()[:2]
-    return f"ws://{host}:{port}{path}"
+    return f"{'wss' if tls else 'ws'}://{host}:{port}{path}"
 
 
 def _batch_items(frame: str | bytes, problems: list[ProtocolError]) -> list[Message | None]:
@@ -547,38 +592,3 @@ def _batch_items(frame: str | bytes, problems: list[ProtocolError]) -> list[Mess
             problems.append(ProtocolError(f"batch.items[{i}]: {exc.detail}", exc.code))
             items.append(None)
     return items
-
-
-# --- running ----------------------------------------------------------------------
-
-
-async def run_hub(host: str, port: int, db: str | None, config: Config, *, auth: bool = True,
-                  origins: frozenset[str] = frozenset(), max_per_address: int = 64) -> None:
-    """`floorwatch hub`: serve until Ctrl-C or SIGTERM; the store is flushed and closed.
-
-    With authentication (the default) this machine's user gets an admin token in a file
-    only they can read (`local_token_path`), which the other commands here use."""
-    store = Store(db or default_path())
-    gc.set_threshold(*GC_THRESHOLDS)
-    try:
-        hub = Hub(config, store, auth=auth, origins=origins, max_per_address=max_per_address)
-        if auth:
-            where = local_token_path()
-            store.run_sync(partial(put_user, name=f"{getpass.getuser()}@local", role="admin",
-                                   teams=None, token=local_token(where)))
-        async with running_hub(hub, host, port) as server:
-            print(f"floorwatch hub on {server_url(server)}  "
-                  f"(publish: /publish, subscribe: /subscribe, health: /healthz; "
-                  f"db {store.path})", flush=True)
-            print(f"floorwatch hub: tokens required; this machine's admin token is in {where}"
-                  if auth else "floorwatch hub: WITHOUT authentication (--insecure-local)",
-                  file=sys.stderr, flush=True)
-            # Ctrl-C and SIGTERM end the same way: the block exits, connections close,
-            # the store commits; no KeyboardInterrupt lands in the middle of a handler.
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-            await stop.wait()
-    finally:
-        store.close()

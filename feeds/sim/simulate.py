@@ -46,6 +46,7 @@ async def simulate(
     caught_up: asyncio.Event | None = None,
     on_problem: Callable[[str], None] | None = None,
     token: str | None = None,
+    ca: str | None = None,
 ) -> int:
     """Publish the live floor to `url` until cancelled (or `duration_s` of floor time).
 
@@ -53,5 +54,5 @@ async def simulate(
     """
     messages = live_floor(agents, rate, seed, warmup_s, teams, duration_s)
     async with Publisher(url, binary, on_reply, on_problem=on_problem,
-                         token=token) as publisher:
+                         token=token, ca=ca) as publisher:
         return await play(publisher, messages, live_wait, caught_up=caught_up)

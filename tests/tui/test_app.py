@@ -222,12 +222,12 @@ async def test_alerts_list_newest_first_and_ack_from_keyboard():
         newest = flags[-1]
         # who had the call when it was raised, not which call id (after a transfer that
         # named nobody: nobody)
-        assert table.get_row_at(0)[4] == (newest["agent"] or "awaiting agent")
+        assert str(table.get_row_at(0)[4]) == (newest["agent"] or "awaiting agent")
         await pilot.press("a")
         await settle(pilot, feed)
         assert feed.sent[-1] == {"type": "ack", "flag": newest["id"]}
         assert table.row_count == len(flags) + 1
-        assert table.get_row_at(0)[2] == "acked by tester"
+        assert str(table.get_row_at(0)[2]) == "acked by tester"
 
 
 async def test_status_line_tells_when_the_feed_is_down_and_timers_stop():
@@ -288,7 +288,7 @@ async def test_coaching_queue_exports_and_agent_summary(tmp_path: Path):
         await settle(pilot, feed)
         table = app.screen.query_one(DataTable)
         assert table.row_count == 6
-        assert table.get_row_at(0)[0] == "a-blue-0"
+        assert str(table.get_row_at(0)[0]) == "a-blue-0"
 
 
 async def test_help_lists_every_binding_and_layout_fits_80x24():

@@ -7,7 +7,7 @@ from textual.widgets import DataTable, Footer
 
 from feeds.floor.reader import FloorReader
 from feeds.floor.view import Frame
-from tui.format import duration
+from tui.format import as_text, duration
 from tui.screens.base import HistoryScreen
 from tui.widgets import AlertLine, CountsBar, StatusLine
 
@@ -43,7 +43,8 @@ class AgentsScreen(HistoryScreen):
         keep = table.cursor_row
         table.clear()
         for s in stats:
-            table.add_row(s.name, s.team, s.calls, s.live, duration(s.avg_hold), s.transfers,
+            table.add_row(as_text(s.name), as_text(s.team), s.calls, s.live,
+                          duration(s.avg_hold), s.transfers,
                           f"{s.talk_over_rate:.2f}", s.flags["intervene"], s.flags["coach"],
                           s.flags["kudos"], key=s.agent)
         if stats:

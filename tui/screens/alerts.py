@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from feeds.floor.reader import FloorReader
 from feeds.floor.view import FlagView, Frame
-from tui.format import clock_text, cut
+from tui.format import as_text, clock_text, cut
 from tui.screens.base import FloorScreen
 from tui.widgets import AlertLine, CountsBar, StatusLine
 
@@ -88,7 +88,7 @@ class AlertsScreen(FloorScreen):
             if "rule" in w:
                 cells.append(cut(flag.rule, w["rule"]))
             cells += [cut(flag.who, w["agent"]), cut(flag.evidence, w["evidence"])]
-            table.add_row(*cells, key=str(i))
+            table.add_row(*map(as_text, cells), key=str(i))
         if alerts:
             table.move_cursor(row=min(keep, len(alerts) - 1))
         self._show_evidence()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -95,8 +96,8 @@ class BoardScreen(FloorScreen):
                 why = f"NO UPDATES for {frame.status.stale_for(wall):.0f} s"
             else:
                 why = f"FEED DOWN ({frame.status.state})"
-            down.update(f" {why} — timers paused at {clock_text(frame.now)} UTC; "
-                        "the board shows the last known state ")
+            down.update(Text(f" {why} — timers paused at {clock_text(frame.now)} UTC; "
+                             "the board shows the last known state "))
         self.board.show(frame.rows, order, self._empty_text(frame, live), frame.changed,
                         frame.teams)
         self.query_one(CountsBar).view = self._view_text()

@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Footer, Static
 from feeds.floor.reader import FloorReader
 from feeds.floor.shift import EndedCall
 from feeds.floor.view import KIND_PREFIX, RULE_LETTERS, Frame
-from tui.format import clock_text, duration, iso_time
+from tui.format import as_text, clock_text, duration, iso_time
 from tui.screens.base import HistoryScreen
 from tui.screens.modals import EndedCallScreen
 from tui.widgets import AlertLine, CountsBar, StatusLine
@@ -101,8 +101,9 @@ class CoachingScreen(HistoryScreen):
             notes = " | ".join(text for _, _, text in call.notes)
             agent = call.name if call.agent != previous else ""
             previous = call.agent
-            table.add_row(agent, call.call, clock_text(call.ended),
-                          duration(call.ended - call.started), badges, notes, key=call.call)
+            table.add_row(*map(as_text, (agent, call.call, clock_text(call.ended),
+                                         duration(call.ended - call.started), badges, notes)),
+                          key=call.call)
 
     def action_open(self) -> None:
         table = self.query_one(DataTable)
@@ -119,7 +120,7 @@ class CoachingScreen(HistoryScreen):
         try:
             csv_path, json_path = export(self.calls, self.export_dir, stem)
         except OSError as exc:
-            self.notify(f"export failed: {exc}", severity="error")
+            self.notify(f"export failed: {exc}", severity="error", markup=False)
             return
         self.notify(f"exported {len(self.calls)} calls to {csv_path} and {json_path}",
-                    timeout=10)
+                    timeout=10, markup=False)

@@ -88,7 +88,7 @@ class NoteScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="note"):
-            yield Label(f"Coaching note for call {self.call} (Enter saves, Esc cancels)")
+            yield Label(Text(f"Coaching note for call {self.call} (Enter saves, Esc cancels)"))
             yield Input(placeholder="what went well, what to work on", id="note-text")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
