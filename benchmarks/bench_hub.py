@@ -96,8 +96,9 @@ async def producer(url: str, calls: list[tuple[str, str]], stop: asyncio.Event) 
     async with connect(url + "/publish", max_size=None,
                        additional_headers=TOKENS.get("producer", {})) as ws:
         now = time.time()
-        starts = [{"type": "call_start", "call": c, "t": now, "agent": f"a{c}", "team": team}
-                  for c, team in calls]
+        starts = [{"type": "call_start", "call": c, "t": now, "agent": f"a{c}", "team": team,
+                   "customer": f"+1555{i:07d}"}  # what a lead gets masked
+                  for i, (c, team) in enumerate(calls)]
         await ws.send(msgpack.packb({"type": "batch", "items": starts}))
         reader = asyncio.create_task(_drain(ws))
         phases = round(1 / (RATE_HZ * TICK_S))

@@ -133,6 +133,8 @@ class FloorwatchApp(App[None]):
 
     def tick(self) -> None:
         """Take a frame and give it to the screen on top, all in one repaint."""
+        if not self.is_running or not self.screen_stack:  # starting or shutting down
+            return
         wall = self.clock()
         frame = self.floor.take(wall)
         self.frame = frame

@@ -56,10 +56,11 @@ class Encoded:
         self._masked: Encoded | None = None
 
     def form(self, binary: bool, mask: bool = False) -> str | bytes:
-        if mask and self.msg["type"] in WITH_CUSTOMER:
-            if self._masked is None:
-                self._masked = Encoded(masked(self.msg))
-            return self._masked.form(binary)
+        if mask:
+            if self._masked is None:  # itself when it has no number to mask
+                self._masked = Encoded(masked(self.msg)) if _private(self.msg) else self
+            if self._masked is not self:
+                return self._masked.form(binary)
         if binary:
             if self._mp is None:
                 self._mp = msgpack.packb(self.msg, use_bin_type=True)
@@ -67,6 +68,17 @@ class Encoded:
         if self._json is None:
             self._json = json.dumps(self.msg, separators=(",", ":"), allow_nan=False)
         return self._json
+
+
+def _private(msg: Message) -> bool:
+    """Whether `msg` carries a customer's number (itself, or in its `calls`)."""
+    if msg["type"] not in WITH_CUSTOMER:
+        return False
+    if msg.get("customer"):
+        return True
+    calls = msg.get("calls")
+    return isinstance(calls, list) and any(
+        isinstance(c, dict) and c.get("customer") for c in calls)
 
 
 class Chunk:

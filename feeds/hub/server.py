@@ -150,8 +150,15 @@ class Hub:
             self._schedule_flush()
 
     def call_update(self, call_id: str) -> Message | None:
+        """A call's state for summary subscribers, without the customer's number: it
+        never changes, `call_start` and `snapshot` carry it, and a number not sent four
+        times a second needs no masked copy four times a second."""
         call = self.calls.get(call_id)
-        return None if call is None else {"type": "call_update", **self.call_state(call)}
+        if call is None:
+            return None
+        state = self.call_state(call)
+        del state["customer"]
+        return {"type": "call_update", **state}
 
     @staticmethod
     def call_state(call: HubCall) -> Message:
