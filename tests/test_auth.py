@@ -163,3 +163,17 @@ def test_insecure_local_is_refused_off_loopback():
     run = subprocess.run([FLOORWATCH, "hub", "--host", "0.0.0.0", "--insecure-local"],
                          capture_output=True, text=True, timeout=30)
     assert run.returncode == 2 and "loopback" in run.stderr
+
+
+async def test_one_address_may_hold_only_so_many_connections(tmp_path):
+    async with hub_running(tmp_path / "hub.db", auth=True, max_per_address=2) as (hub, url):
+        tokens = _users(hub)
+        async with _as(url, "/subscribe", tokens["sue"]), _as(url, "/subscribe", tokens["sue"]):
+            assert await _status(url, "/subscribe", tokens["sue"]) == 429
+        for _ in range(50):  # both closed: the address has room again
+            if not hub.gate.open:
+                break
+            await asyncio.sleep(0.02)
+        async with _as(url, "/subscribe", tokens["sue"]):
+            pass
+        assert hub.errors["too_many_connections"] == 1

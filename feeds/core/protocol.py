@@ -493,3 +493,23 @@ def encode_msgpack(msg: Mapping[str, Any]) -> bytes:
 def encode_like(msg: Mapping[str, Any], binary: bool) -> str | bytes:
     """Encode in the form the peer used: MessagePack for binary peers, JSON for text ones."""
     return encode_msgpack(msg) if binary else encode_json(msg)
+
+
+#: What a batch may hold.
+_ITEM_TYPES = PRODUCER_TYPES - {"batch"}
+
+
+def batch_items(frame: str | bytes, problems: list[ProtocolError]) -> list[Message | None]:
+    """A batch frame whose items did not all validate: each item checked on its own.
+
+    Bad items become None and an error naming their index; the rest are kept.
+    """
+    raw = json.loads(frame) if isinstance(frame, str) else msgpack.unpackb(frame, raw=False)
+    items: list[Message | None] = []
+    for i, item in enumerate(raw["items"]):
+        try:
+            items.append(validate(item, _ITEM_TYPES))
+        except ProtocolError as exc:
+            problems.append(ProtocolError(f"batch.items[{i}]: {exc.detail}", exc.code))
+            items.append(None)
+    return items

@@ -206,6 +206,50 @@ class LiveCall:
         return tuple(CallFlag(fl.kind, fl.rule, fl.evidence, fl.agent)
                      for fl in self.flags.values())
 
+    def take_event(self, event: str, msg: Mapping[str, Any], t: float,
+                   backchannel_s: float) -> str:
+        """An `event` at event time `t` onto the call's fields; what the timeline says."""
+        f = self.fields
+        f["t"] = max(t, f["t"])
+        if event == "hold_start":
+            f["state"], f["hold_started"] = "hold", t
+            return "customer put on hold"
+        if event == "hold_end":
+            text = "customer back from hold"
+            if f.get("state") == "hold" and f.get("hold_started") is not None:
+                held = t - f["hold_started"]
+                f["hold_done"] = float(f.get("hold_done") or 0.0) + held
+                text += f" after {held:.0f} s"
+            f["state"], f["hold_started"] = "talking", None
+            return text
+        if event == "transfer":
+            f["transfers"] = int(f.get("transfers") or 0) + 1
+            agent, name, to = msg.get("agent"), msg.get("agent_name"), msg.get("to")
+            if isinstance(agent, str) and agent:  # as the engine does: they have the call
+                f["agent"] = agent
+                if agent not in self.agents:
+                    self.agents.append(agent)
+                f["agent_name"] = name if isinstance(name, str) else None
+            else:  # blind: the call waits in `to` for whoever answers, credited to nobody
+                f["agent"] = f["agent_name"] = None
+                if isinstance(to, str):
+                    f["queue"] = to
+            if isinstance(msg.get("team"), str):
+                f["team"] = msg["team"]
+            mode = f" ({msg['mode']})" if isinstance(msg.get("mode"), str) else ""
+            return f"transferred to {msg.get('to', '?')}{mode}"
+        if event == "talk_over":
+            dur = msg.get("dur")
+            dur = float(dur) if isinstance(dur, NUM) else 0.0
+            by = msg.get("by", "?")
+            text = f"{by} talked over for {dur:.1f} s"
+            # Say what the talk_over rule makes of it, so the timeline does not look
+            # like evidence against the agent where there is none.
+            if dur < backchannel_s:
+                return text + " (a backchannel: not counted)"
+            return text + (" (the customer: not counted)" if by != "agent" else "")
+        return event
+
     def row(self, call_id: str) -> CallRow:
         f = self.fields
         get = f.get

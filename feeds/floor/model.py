@@ -290,50 +290,10 @@ class Floor:
     def _on_event(self, msg: Mapping[str, Any], wall: float) -> None:
         call_id, entry, t = self._live(msg)
         event = need_field(msg, "event", str)
-        f = entry.fields
-        f["t"] = max(t, f["t"])
-        if event == "hold_start":
-            f["state"], f["hold_started"] = "hold", t
-            text = "customer put on hold"
-        elif event == "hold_end":
-            if f.get("state") == "hold" and f.get("hold_started") is not None:
-                held = t - f["hold_started"]
-                f["hold_done"] = float(f.get("hold_done") or 0.0) + held
-                text = f"customer back from hold after {held:.0f} s"
-            else:
-                text = "customer back from hold"
-            f["state"], f["hold_started"] = "talking", None
-        elif event == "transfer":
-            f["transfers"] = int(f.get("transfers") or 0) + 1
-            agent, name, to = msg.get("agent"), msg.get("agent_name"), msg.get("to")
-            if isinstance(agent, str) and agent:  # as the engine does: they have the call
-                f["agent"] = agent
-                if agent not in entry.agents:
-                    entry.agents.append(agent)
-                f["agent_name"] = name if isinstance(name, str) else None
-            else:  # blind: the call waits in `to` for whoever answers, credited to nobody
-                f["agent"] = f["agent_name"] = None
-                if isinstance(to, str):
-                    f["queue"] = to
-            if isinstance(msg.get("team"), str):
-                f["team"] = msg["team"]
+        text = entry.take_event(event, msg, t, self.backchannel_s)
+        if event == "transfer":  # agent, team or queue may have changed: its place too
             self._reranked.add(call_id)
             self._need.moved(call_id)
-            mode = f" ({msg['mode']})" if isinstance(msg.get("mode"), str) else ""
-            text = f"transferred to {msg.get('to', '?')}{mode}"
-        elif event == "talk_over":
-            dur = msg.get("dur")
-            dur = float(dur) if isinstance(dur, NUM) else 0.0
-            by = msg.get("by", "?")
-            text = f"{by} talked over for {dur:.1f} s"
-            # Say what the talk_over rule makes of it, so the timeline does not look
-            # like evidence against the agent where there is none.
-            if dur < self.backchannel_s:
-                text += " (a backchannel: not counted)"
-            elif by != "agent":
-                text += " (the customer: not counted)"
-        else:
-            text = event
         entry.timeline.append(TimelineEntry(t, "event", text))
         self._dirty.add(call_id)
         self._advance(t, wall)

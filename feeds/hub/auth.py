@@ -18,6 +18,7 @@ import os
 import secrets
 import sqlite3
 import time
+import weakref
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -226,8 +227,11 @@ class Gate:
         self.auth = auth
         self.origins = origins
         self.per_address = per_address
-        self.open: Counter[str] = Counter()
-        self._admitted: dict[ServerConnection, tuple[Identity | None, str]] = {}
+        self.open: Counter[str] = Counter()  # connections past their handshake, by address
+        # Who each admitted connection is, until its handler takes it; weak, so a
+        # handshake that fails after the check leaves nothing behind.
+        self._admitted: weakref.WeakKeyDictionary[ServerConnection, tuple[Identity | None, str]] \
+            = weakref.WeakKeyDictionary()
 
     async def admit(self, connection: ServerConnection, request: Request, path: str,
                     errors: Counter[str]) -> Response | None:
@@ -258,13 +262,16 @@ class Gate:
             return connection.respond(
                 429, f"floorwatch hub: more than {self.per_address} connections from "
                 f"{address}\n")
-        self.open[address] += 1
         self._admitted[connection] = (who, address)
         return None
 
     def admitted(self, connection: ServerConnection) -> tuple[Identity | None, str]:
-        """Who `connection` is and its address (its handler takes them once)."""
-        return self._admitted.pop(connection, (None, ""))
+        """Who `connection` is and its address (its handler takes them once, and the
+        address counts an open connection until `release`)."""
+        who, address = self._admitted.pop(connection, (None, ""))
+        if address:
+            self.open[address] += 1
+        return who, address
 
     def release(self, address: str) -> None:
         if address:

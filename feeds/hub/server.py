@@ -27,7 +27,6 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
-import msgpack
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
@@ -44,10 +43,10 @@ from feeds.core.protocol import (
     SUBSCRIBER_TYPES,
     Message,
     ProtocolError,
+    batch_items,
     decode_frame,
     encode_like,
     known_fields,
-    validate,
 )
 from feeds.hub import commands
 from feeds.hub.auth import PATH_ROLES, Gate, Identity, audit
@@ -63,8 +62,6 @@ HARD_MAX_SIZE = 4 * MAX_MESSAGE_BYTES
 HOUSEKEEPING_S = 0.05
 #: Housekeeping steps between scans for idle calls (a minute: a scan walks every call).
 IDLE_EVERY = 1200
-#: What a batch may hold.
-ITEM_TYPES = PRODUCER_TYPES - {"batch"}
 #: Errors sent back for one frame; the rest are only counted.
 MAX_ERRORS_PER_FRAME = 20
 
@@ -271,7 +268,7 @@ class Hub:
                 except ProtocolError as exc:
                     batch = exc.detail.startswith("batch.items[")
                     # one bad item in a batch: check them one by one and take the good ones
-                    items = _batch_items(frame, problems) if batch else []
+                    items = batch_items(frame, problems) if batch else []
                     if not batch:
                         problems.append(exc)
                 now = time.monotonic()
@@ -583,19 +580,3 @@ async def running_hub(
 def server_url(server: Server, path: str = "", tls: bool = False) -> str:
     host, port = next(iter(server.sockets)).getsockname()[:2]
     return f"{'wss' if tls else 'ws'}://{host}:{port}{path}"
-
-
-def _batch_items(frame: str | bytes, problems: list[ProtocolError]) -> list[Message | None]:
-    """A batch frame whose items did not all validate: each item checked on its own.
-
-    Bad items become None and an error naming their index; the rest are kept.
-    """
-    raw = json.loads(frame) if isinstance(frame, str) else msgpack.unpackb(frame, raw=False)
-    items: list[Message | None] = []
-    for i, item in enumerate(raw["items"]):
-        try:
-            items.append(validate(item, ITEM_TYPES))
-        except ProtocolError as exc:
-            problems.append(ProtocolError(f"batch.items[{i}]: {exc.detail}", exc.code))
-            items.append(None)
-    return items
