@@ -528,3 +528,11 @@ def test_a_producer_whose_clock_runs_ahead_does_not_age_the_floor():
     frame = floor.take(101.0)
     assert frame.now == T0 + 1.0  # the hub's clock, not a day ahead
     assert frame.rows["ok"].call_time() == 0.0 and frame.rows["skewed"].call_time() == 0.0
+
+
+def test_names_that_change_in_a_call_update_are_made_printable():
+    floor = Floor()
+    feed(floor, [start("c1", "ann"), {**_update(T0 + 1, None), "agent_name": "Eve\x1b[2J",
+                                      "team": "red\x07"}], 0.0)
+    row = floor.take(0.0).rows["c1"]
+    assert (row.agent_name, row.team) == ("Eve\ufffd[2J", "red\ufffd")

@@ -10,8 +10,10 @@ terminal is narrow, so 80 columns still show what matters most.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
+from functools import lru_cache
 from operator import itemgetter
 from typing import ClassVar, NamedTuple, Self
 
@@ -106,13 +108,21 @@ SPARK_SECONDS = TREND_LEN - SPARK_STEP
 def shown_trend(row: CallRow, name: str) -> tuple[float | None, ...]:
     """A trend as its sparkline shows it: the SPARK_SECONDS up to the last second that
     ends a SPARK_STEP of the call's event time, so it moves SPARK_STEP cells at once (a
-    new call's first SPARK_STEP seconds one by one, so it shows something at once)."""
+    new call's first SPARK_STEP seconds one by one, so it shows something at once).
+    Each call steps at its own second of the ten (`_phase`): the board redraws a tenth
+    of its rows each second, not all of them in one frame every ten."""
     trend = row.trend(name)
     if len(trend) < SPARK_STEP:
         return trend
     end = row.trend_t if row.trend_t is not None else int(row.t)
-    stop = len(trend) - (end + 1) % SPARK_STEP
+    stop = len(trend) - (end + 1 + _phase(row.call)) % SPARK_STEP
     return trend[max(0, stop - SPARK_SECONDS):stop]
+
+
+@lru_cache(maxsize=16_384)
+def _phase(call: str) -> int:
+    """A call's second within each SPARK_STEP, the same in every process (no `hash`)."""
+    return zlib.crc32(call.encode()) % SPARK_STEP
 
 
 def _look(row: CallRow) -> tuple:

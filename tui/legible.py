@@ -84,7 +84,15 @@ class Legible(LineFilter):
     """The line filter the app adds to Textual's own (`FloorwatchApp.get_line_filters`)."""
 
     def apply(self, segments: list[Segment], background: Color) -> list[Segment]:
+        """The same list when every segment already reads, which is nearly always."""
         back = background.rich_color
-        return [Segment(text, legible_style(style, back), control)
-                if style is not None and not control else Segment(text, style, control)
-                for text, style, control in segments]
+        out = None
+        for i, (text, style, control) in enumerate(segments):
+            if style is None or control:
+                continue
+            better = legible_style(style, back)
+            if better is not style:
+                if out is None:
+                    out = list(segments)
+                out[i] = Segment(text, better, control)
+        return segments if out is None else out

@@ -52,6 +52,20 @@ from feeds.floor.view import (
     printable,
 )
 
+#: The messages that come thousands of times a second: their text is made printable
+#: where the floor takes it (the call id here, names when they change), not by a walk.
+HOT = frozenset({"sample", "call_update"})
+
+
+def _shown_safe(msg: Mapping[str, Any], kind: Any) -> Mapping[str, Any]:
+    """`msg` with its text printable (`printable`): every other message whole; a hot
+    one's call id here, so it finds the call its (cleaned) call_start made."""
+    if kind not in HOT:
+        return printable(msg)
+    call = msg.get("call")
+    return printable(msg) if type(call) is str and not call.isprintable() else msg
+
+
 #: Flag transitions, events and errors kept for the alerts screen and timelines.
 ALERTS_LEN = 500
 #: Messages that show a call's producer is still sending (the hub's call_update for it).
@@ -97,7 +111,7 @@ class Floor:
             handler = self._handlers.get(kind) if isinstance(kind, str) else None
             if handler is None:
                 raise FloorError(f"message.type: unknown type {kind!r}")
-            handler(self, printable(msg), wall)
+            handler(self, _shown_safe(msg, kind), wall)
         except FloorError as exc:
             self._errors.append(str(exc))
             return
@@ -270,13 +284,15 @@ class Floor:
             entry = LiveCall(self._call_fields(msg, "call_update"), wall)
             self._adopt(call_id, entry)
         fields = entry.fields
-        for name in RANKED_FIELDS:
-            if name in msg and msg[name] != fields.get(name):
-                self._reranked.add(call_id)
-                self._need.moved(call_id)
-                break
+        changed = [name for name in RANKED_FIELDS
+                   if name in msg and msg[name] != fields.get(name)]
+        if changed:
+            self._reranked.add(call_id)
+            self._need.moved(call_id)
         raw_levels = entry.raw and {n: fields.get(n) for n in LEVELS}
         fields.update(msg)  # unknown keys are harmless: rows read only the fields they know
+        for name in changed:  # a name the board will show: as text (`printable`)
+            fields[name] = printable(fields[name])
         if raw_levels:
             fields.update(raw_levels)  # a focused call's levels come from its raw samples
         hub_hold(fields)
