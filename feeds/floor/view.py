@@ -50,42 +50,22 @@ def printable(value: Any) -> Any:
     """`value` with every string in it (in maps and lists too) made printable: control
     characters (an escape sequence's ESC, a newline) become UNPRINTABLE, so text from
     the wire is shown as text and never moves a terminal's cursor or retitles it. The
-    same object when there was nothing to change, which is nearly always: it runs on
-    every message (20,000 a second on a busy floor), so it checks types by identity
-    and only walks into maps and lists."""
+    same object when there was nothing to change, which is nearly always."""
     kind = type(value)
     if kind is str:
         if value.isprintable():
             return value
         return "".join(c if c.isprintable() else UNPRINTABLE for c in value)
-    if kind is dict:
-        out = None
-        for key, item in value.items():
-            clean = _clean_item(item)
-            if clean is not item:
-                if out is None:
-                    out = dict(value)
-                out[key] = clean
-        return value if out is None else out
-    if kind is list:
-        items = None
-        for i, item in enumerate(value):
-            clean = _clean_item(item)
-            if clean is not item:
-                if items is None:
-                    items = list(value)
-                items[i] = clean
-        return value if items is None else items
-    return value
-
-
-def _clean_item(item: Any) -> Any:
-    kind = type(item)
-    if kind is str:
-        return item if item.isprintable() else printable(item)
-    if kind is dict or kind is list:
-        return printable(item)
-    return item
+    if kind is not dict and kind is not list:
+        return value
+    out = None
+    for key, item in (value.items() if kind is dict else enumerate(value)):
+        clean = printable(item)
+        if clean is not item:
+            if out is None:
+                out = kind(value)  # a copy: the message as received stays as it was
+            out[key] = clean
+    return value if out is None else out
 
 
 def need_agent(msg: Mapping[str, Any], where: str | None = None) -> str | None:
