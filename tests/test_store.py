@@ -35,7 +35,8 @@ async def test_everything_survives_reopening_and_history_filters(tmp_path):
     await store.supervisor_flag(_flag("c1", "hold_long", "acked", by="ann", note="mine"), 5.0)
     store.put_flag(_flag("c2", "transfers", "raised"))
     store.put_flag(_flag("c2", "transfers", "cleared"))
-    await store.add_note({"call": "c1", "t": 7.0, "by": "ann", "text": "coach on holds"}, "red")
+    await store.add_note({"call": "c1", "t": 7.0, "by": "ann", "text": "coach on holds"}, "red",
+                         140.0)
     store.put_summary(_summary("c1", "red", 200.0))
     store.put_summary(_summary("c2", "red", 300.0))
     store.put_summary(_summary("c3", "blue", 400.0))

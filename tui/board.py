@@ -89,8 +89,22 @@ LOOK = itemgetter(*(i for i, name in enumerate(CallRow._fields)
 
 
 #: The board's scrollable height goes up and down in steps of this many lines: a new
-#: height repaints the whole board (its scrollbar), and calls come and go every second.
+#: height moves the scrollbar's thumb on every line, and calls come and go every second.
 HEIGHT_STEP = 32
+
+
+def thumb(lines: int, height: int, top: int) -> range:
+    """The rows (0 = the first under the header) the scrollbar's thumb covers, for
+    `lines` to scroll over in a board `height` lines high scrolled to `top`; none when
+    everything fits. The board draws its own scrollbar in its last column: Textual's
+    is a widget of its own whose every line costs as much to composite as a row, so a
+    scrolled board cost twice its rows (docs/performance.md)."""
+    rows = height - 1
+    if lines <= height or rows <= 0:
+        return range(0)
+    size = max(1, round(rows * height / lines))
+    start = round((rows - size) * min(top, lines - height) / (lines - height))
+    return range(start, start + size)
 
 
 def _virtual_height(rows: int, height: int) -> int:
@@ -191,6 +205,10 @@ class Board(ScrollView, can_focus=True):
         Binding("enter", "open", "Detail"),
     ]
 
+    #: Part of what the widget is, wherever it is mounted: it draws its own scrollbar
+    #: (`thumb`). Colours are the app's (tui/styles/app.tcss).
+    DEFAULT_CSS = "Board { scrollbar-size-vertical: 0; }"
+
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "board--header",
         "board--cursor",
@@ -198,6 +216,8 @@ class Board(ScrollView, can_focus=True):
         "board--nofeed",
         "board--spike",
         "board--empty",
+        "board--scrollbar",
+        "board--scrollbar-thumb",
         "badge--intervene",
         "badge--coach",
         "badge--kudos",
@@ -221,8 +241,10 @@ class Board(ScrollView, can_focus=True):
         self._index: dict[str, int] = {}
         self._cache: dict[str, tuple[CallRow, tuple, Line]] = {}
         self._drawn: dict[int, Line] = {}  # what the terminal shows on each line
+        self._drawn_thumb = range(0)  # and where it shows the scrollbar's thumb
         self._columns: list[Column] = []
         self._base: Style | None = None  # rich_style, kept from one refresh to the next
+        self._bars = (Segment(" "), Segment(" "))  # the scrollbar's track and thumb cells
         self._team_width = 8  # the longest team name on the floor, for the layout
         self.repaints = 0  # full repaints of the board, for the benchmark
         self.moves = 0  # cursor moves asked for, and the last one a repaint showed:
@@ -273,11 +295,14 @@ class Board(ScrollView, can_focus=True):
             self.virtual_size = Size(self.size.width,
                                      _virtual_height(len(self.order), self.size.height))
             self._keep_cursor_visible()
-        if len(self._cache) > 4 * max(64, height):
-            self._cache.clear()
+        if len(self._cache) > 4 * max(64, height):  # keep what is on screen: see `looks`
+            self._cache = {call: self._cache[call] for call in shown if call in self._cache}
         if text_changed or int(self.scroll_offset.y) != top or not self.order:
             self.refresh()
             return
+        for row in sorted(set(self._thumb()) ^ set(self._drawn_thumb)):  # the scrollbar:
+            self.refresh(Region(self.size.width - 1, row + 1, 1, 1))  # its cells that moved
+        self._drawn_thumb = self._thumb()
         now_shown = self.order[top:top + height]
         lines = {line for line in (cursor - top + 1, self.cursor - top + 1)
                  if cursor != self.cursor and 0 < line <= height}
@@ -319,57 +344,67 @@ class Board(ScrollView, can_focus=True):
                                  _virtual_height(len(self.order), event.size.height))
 
     def _relayout(self, width: int) -> None:
-        self._columns = layout(width, self._team_width)
+        self._columns = layout(width - 1, self._team_width)
         self._cache.clear()
         self.refresh()
 
     def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False,
                 recompose: bool = False) -> Self:
-        """Textual forgets the component styles on a refresh; the base style goes too.
-        Working it out walks every ancestor: once a line, it cost 40 % of a repaint."""
-        self._base = None
+        """A whole refresh may come with new styles (focus, theme): the base style and
+        the scrollbar's are worked out again. Working them out walks every ancestor: once
+        a line, it cost 40 % of a repaint; a refreshed part of a line keeps them."""
+        if not regions:
+            self._base = None
         return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(name, partial=True)
 
+    def _thumb(self) -> range:
+        """Where the thumb is: over the header and the rows, not the blank lines the
+        scrollable height is rounded up with (HEIGHT_STEP)."""
+        return thumb(len(self.order) + 1, self.size.height, int(self.scroll_offset.y))
+
     def render_line(self, y: int) -> Strip:
+        if y == 1:
+            self._drawn_thumb = self._thumb()
         line = self._drawn[y] = self._draw(y)
+        if y and int(self.scroll_offset.y) + y - 1 == self.cursor:
+            self.painted_moves = self.moves
         return line.strip
 
     def _draw(self, y: int) -> Line:
         """Line `y` of the board as it is now (from the cache while its row looks the same)."""
         width = self.size.width
+        content = width - 1  # the last column is the scrollbar's
         if not self._columns:
-            self._columns = layout(width, self._team_width)
+            self._columns = layout(content, self._team_width)
         base = self._base
         if base is None:
             base = self._base = self.rich_style
+            self._bars = (Segment(" ", base + self._style("board--scrollbar")),
+                          Segment(" ", base + self._style("board--scrollbar-thumb")))
         if y == 0:
             self.repaints += 1
-            self.painted_moves = self.moves
             return Line(None, self._header(width, base))
+        on_thumb = y - 1 in self._thumb()
+        bar = self._bars[on_thumb]
         index = self.scroll_offset.y + y - 1
         if not self.order:
-            if y == 2:
-                text = self.empty_text.center(width)[:width]
-                return Line(None, Strip([Segment(text, base + self._style("board--empty"))],
-                                        width))
-            return Line(None, Strip.blank(width, base))
-        if index >= len(self.order):
-            return Line(None, Strip.blank(width, base))
-        call = self.order[index]
-        row = self.rows.get(call)
+            text = self.empty_text.center(content)[:content] if y == 2 else " " * content
+            style = base + self._style("board--empty") if y == 2 else base
+            return Line(None, Strip([Segment(text, style), bar], width))
+        row = self.rows.get(self.order[index]) if index < len(self.order) else None
         if row is None:
-            return Line(None, Strip.blank(width, base))
+            return Line(None, Strip([Segment(" " * content, base), bar], width))
         selected = index == self.cursor and self.has_focus
-        key = (width, selected, index == self.cursor)
-        cached = self._cache.get(call)
+        key = (width, selected, index == self.cursor, on_thumb)
+        cached = self._cache.get(row.call)
         if cached is not None and cached[1] == key and (
                 cached[0] is row or _look(cached[0]) == _look(row)):
             return cached[2]
-        line = self._line(row, width, base, selected, index == self.cursor)
-        self._cache[call] = (row, key, line)
+        line = self._line(row, content, base, selected, index == self.cursor, bar)
+        self._cache[row.call] = (row, key, line)
         return line
 
     def _header(self, width: int, base: Style) -> Strip:
@@ -381,7 +416,7 @@ class Board(ScrollView, can_focus=True):
         return Strip([Segment("".join(parts).ljust(width)[:width], style)], width)
 
     def _line(self, row: CallRow, width: int, base: Style, selected: bool,
-              cursor: bool) -> Line:
+              cursor: bool, bar: Segment) -> Line:
         """A row as drawn: its cells, one per column with the space after it, and its
         strip (runs of one style as one segment: fewer to composite and to write)."""
         if selected:
@@ -391,7 +426,7 @@ class Board(ScrollView, can_focus=True):
         cells = tuple(self._cell(row, col, base) for col in self._columns)
         segments = [segment for cell in cells for segment in cell]
         strip = Strip(segments).simplify().extend_cell_length(width, base).crop(0, width)
-        return Line(cells, strip)
+        return Line(cells, Strip([*strip, bar], width + 1))
 
     def _cell(self, row: CallRow, col: Column, base: Style) -> tuple[Segment, ...]:
         w = col.width
@@ -466,12 +501,20 @@ class Board(ScrollView, can_focus=True):
             self.scroll_to(y=self.cursor - rows_visible + 1, animate=False)
 
     def move_to(self, index: int) -> None:
+        """Put the cursor on line `index`; repaint the two lines it left and reached, or
+        the board when it scrolled (a cursor step is the most common key of all)."""
         self.moves += 1
         if not self.order:
             return
+        was, top = self.cursor, int(self.scroll_offset.y)
         self.cursor = max(0, min(index, len(self.order) - 1))
         self._keep_cursor_visible()
-        self.refresh()
+        if int(self.scroll_offset.y) != top:
+            self.refresh()
+            return
+        for line in sorted({was - top + 1, self.cursor - top + 1}):
+            if 0 < line < self.size.height:
+                self.refresh(Region(0, line, self.size.width, 1))
 
     def action_cursor(self, step: int) -> None:
         self.move_to(self.cursor + step)
@@ -489,6 +532,10 @@ class Board(ScrollView, can_focus=True):
 
     def on_click(self, event: events.Click) -> None:
         if event.y < 1:
+            return
+        if event.x == self.size.width - 1:  # on the scrollbar: that far down the floor
+            rows = max(1, self.size.height - 2)
+            self.move_to((len(self.order) - 1) * (event.y - 1) // rows)
             return
         index = int(self.scroll_offset.y) + event.y - 1
         if index >= len(self.order):

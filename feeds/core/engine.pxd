@@ -34,7 +34,7 @@ cdef class CallState:
 
 cdef class Engine:
     cdef public object config
-    cdef public dict calls
+    cdef public dict calls, past
 
     @cython.locals(call=CallState)
     cpdef process(self, dict msg)

@@ -444,7 +444,12 @@ class CallState:
             "cust_peak_st": round(self.cust.st.peak, 2),
             "agent_peak_db": round(self.agent_party.db.peak, 2),
             "flags": sorted(self.episodes),
+            "episodes": dict(self.episodes),
         }
+
+
+#: Ended call ids the engine remembers for id reuse (about 200 bytes each).
+PAST_CALLS = 100_000
 
 
 class Engine:
@@ -453,6 +458,18 @@ class Engine:
     def __init__(self, config: Config = DEFAULT) -> None:
         self.config = config
         self.calls: dict[str, CallState] = {}
+        # Per call id, the episode numbers per rule of the last call that ended under it.
+        # A telephony platform may reuse an id; the next call under it numbers its flags
+        # on from there, so no flag id names two calls (docs/protocol.md).
+        self.past: dict[str, dict[str, int]] = {}
+
+    def remember(self, call_id: str, episodes: dict[str, int]) -> None:
+        """A call that ended under `call_id` (this engine's, or one the store kept)."""
+        past = self.past
+        past.pop(call_id, None)
+        past[call_id] = episodes
+        if len(past) > PAST_CALLS:
+            del past[next(iter(past))]
 
     def process(self, msg: Message) -> list[Flag] | tuple[Flag, ...]:
         """Apply one validated producer message; return the flag transitions it caused.
@@ -479,13 +496,18 @@ class Engine:
             if msg["call"] in self.calls:
                 raise ProtocolError(
                     f"call_start.call: call {msg['call']!r} is already live", code="duplicate_call")
-            self.calls[msg["call"]] = CallState(msg, self.config)
+            call = self.calls[msg["call"]] = CallState(msg, self.config)
+            past = self.past.get(call.id)
+            if past is not None:  # the id reused: a new call, whose flags are its own
+                call.episodes = dict(past)
             return NO_FLAGS
         if kind == "call_end":
             call = self.calls.pop(msg["call"], None)
             if call is None:
                 raise self._unknown(msg)
-            return call.end(msg)
+            flags = call.end(msg)
+            self.remember(call.id, dict(call.episodes))
+            return flags
         raise ProtocolError(f"{kind}: not a producer message", code="unexpected_type")
 
     def take_sample(self, msg: dict) -> list[Flag] | tuple[Flag, ...] | None:

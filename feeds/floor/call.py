@@ -82,14 +82,13 @@ def hub_hold(fields: dict[str, Any]) -> None:
 class LiveCall:
     """Mutable per-call state inside the model; rows are built from it when dirty."""
 
-    __slots__ = ("agents", "ended", "fields", "flags", "heard", "need_key", "no_feed",
+    __slots__ = ("agents", "ended", "fields", "flags", "need_key", "no_feed",
                  "open_flags", "raw", "timeline", "trace", "trend_t", "trends", "watched")
 
-    def __init__(self, fields: dict[str, Any], heard: float) -> None:
+    def __init__(self, fields: dict[str, Any]) -> None:
         self.fields = fields
         # every agent who has had the call, in order: a transfer that names one adds them
         self.agents: list[str] = [fields["agent"]] if fields.get("agent") else []
-        self.heard = heard  # wall time of the last message from (or about) its producer
         self.no_feed = False  # not on hold and silent for NO_FEED_AFTER: timers stopped
         # One value per second of event time (the hub's `*_1s` means), newest last.
         self.trends = tuple(deque(maxlen=TREND_LEN) for _ in LEVELS)

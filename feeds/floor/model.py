@@ -18,10 +18,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from types import MappingProxyType
 from typing import Any
 
-from feeds.core.flags import KINDS
 from feeds.core.trace import Trace, TraceError
 from feeds.floor.call import (
     CALL_FIELDS,
@@ -30,8 +28,10 @@ from feeds.floor.call import (
     check_types,
     hub_hold,
 )
+from feeds.floor.liveness import Liveness
 from feeds.floor.needindex import NeedIndex, filtered, keep_places
 from feeds.floor.shift import AgentStats, EndedCall, agent_stats
+from feeds.floor.tally import Tally
 from feeds.floor.view import (
     AWAITING,
     LEVELS,
@@ -40,7 +40,6 @@ from feeds.floor.view import (
     STALE_AFTER,
     CallDetail,
     CallRow,
-    Counts,
     FeedStatus,
     FlagView,
     FloorError,
@@ -84,6 +83,8 @@ class Floor:
         self._dirty: set[str] = set()  # calls changed since the last frame
         self._reranked: set[str] = set()  # calls whose order or filter fields changed
         self._need = NeedIndex()  # the unfiltered board order, kept sorted as calls change
+        self._liveness = Liveness()  # which calls were heard from when: "no feed" marks
+        self._tally = Tally()  # the counts bar's numbers and the teams, kept as calls change
         self._removed: set[str] = set()
         self._alerts: list[FlagView] = []
         self._errors: list[str] = []
@@ -91,7 +92,7 @@ class Floor:
         self._history_changed = False
         self._ended: dict[str, LiveCall] = {}  # calls ended this session, for detail and coaching
         self._orphan_flags: dict[str, FlagView] = {}  # flags of calls not (yet) on the board
-        self.history: dict[str, EndedCall] = {}
+        self.history: dict[tuple[str, float], EndedCall] = {}  # by call id and start
         self._status = FeedStatus()
         self._last_wall: float | None = None  # wall time of the last hub message
         self.t = 0.0  # newest event time seen
@@ -116,12 +117,11 @@ class Floor:
             self._errors.append(str(exc))
             return
         if kind in _SIGNS_OF_LIFE:
-            entry = self._calls.get(msg.get("call"))  # type: ignore[arg-type]
-            if entry is not None:
-                entry.heard = wall
-                if entry.no_feed:
-                    entry.no_feed = False
-                    self._dirty.add(msg["call"])
+            call_id = msg.get("call")
+            entry = self._calls.get(call_id)  # type: ignore[arg-type]
+            if entry is not None and self._liveness.heard(call_id, wall):  # type: ignore[arg-type]
+                entry.no_feed = False
+                self._dirty.add(call_id)  # type: ignore[arg-type]
 
     def _advance(self, t: float, wall: float) -> None:
         """Move the floor's clock to event time `t`; never past the hub's own clock once
@@ -178,7 +178,7 @@ class Floor:
                 entry = self._calls.get(call_id)
                 fields = self._call_fields(item, "snapshot.calls[]")
                 if entry is None:
-                    entry = LiveCall(fields, wall)
+                    entry = LiveCall(fields)
                     entry.take_last_second(item)
                 else:
                     entry.fields.update(fields)
@@ -195,6 +195,9 @@ class Floor:
         for call_id in old - set(fresh):
             self._end(call_id, None)
         self._calls = fresh
+        for call_id in fresh:
+            if call_id not in self._liveness:
+                self._liveness.heard(call_id, wall)
         self._orphan_flags.clear()
         taken = []
         for item in flags:
@@ -204,6 +207,7 @@ class Floor:
                 self._errors.append(str(exc))
         for flag in sorted(taken, key=lambda f: f.t):
             self._take_flag(flag, alert=False)
+        self._tally.reset(fresh)
         self._rows = {}
         self._stale = set(fresh)
         self._dirty = set(fresh)
@@ -237,7 +241,7 @@ class Floor:
             "transfers": 0,
             "talk_overs": 0,
         }
-        entry = LiveCall(fields, wall)
+        entry = LiveCall(fields)
         entry.timeline.append(TimelineEntry(t, "start", f"call started with {fields['agent']}"))
         self._adopt(call_id, entry)
         self._advance(t, wall)
@@ -245,11 +249,15 @@ class Floor:
     def _adopt(self, call_id: str, entry: LiveCall) -> None:
         """Put a new call on the board, with any flags that arrived before it."""
         self._calls[call_id] = entry
-        self._ended.pop(call_id, None)
+        earlier = self._ended.pop(call_id, None)
+        if earlier is not None:  # the id reused: the call that ended under it stays history
+            ended = earlier.ended_call(call_id)
+            self.history.setdefault((call_id, ended.started), ended)
         self._removed.discard(call_id)
         for flag in [f for f in self._orphan_flags.values() if f.call == call_id]:
             self._orphan_flags.pop(flag.id)
             entry.set_flag(flag)
+        self._tally.track(call_id, entry, moved=True)
         self._dirty.add(call_id)
         self._reranked.add(call_id)
         self._need.moved(call_id)
@@ -281,7 +289,7 @@ class Floor:
         entry = self._calls.get(call_id)
         if entry is None:
             # A summary subscription may start a call with its first update.
-            entry = LiveCall(self._call_fields(msg, "call_update"), wall)
+            entry = LiveCall(self._call_fields(msg, "call_update"))
             self._adopt(call_id, entry)
         fields = entry.fields
         changed = [name for name in RANKED_FIELDS
@@ -298,6 +306,7 @@ class Floor:
         hub_hold(fields)
         if not entry.take_last_second(msg) and not entry.raw:
             entry.push_levels(msg)
+        self._tally.track(call_id, entry, "team" in changed)
         self._dirty.add(call_id)
         if t > self.t:
             self.t = t
@@ -310,6 +319,7 @@ class Floor:
         if event == "transfer":  # agent, team or queue may have changed: its place too
             self._reranked.add(call_id)
             self._need.moved(call_id)
+        self._tally.track(call_id, entry, event == "transfer")
         entry.timeline.append(TimelineEntry(t, "event", text))
         self._dirty.add(call_id)
         self._advance(t, wall)
@@ -325,6 +335,8 @@ class Floor:
     def _end(self, call_id: str, t: float | None, reason: Any = None) -> None:
         entry = self._calls.pop(call_id)
         entry.ended = True
+        self._liveness.forget(call_id)
+        self._tally.drop(call_id)
         if t is not None:
             entry.fields["t"] = max(t, entry.fields["t"])
             why = f" ({reason})" if isinstance(reason, str) else ""
@@ -372,6 +384,7 @@ class Floor:
                 entry.timeline.append(
                     TimelineEntry(flag.t, "flag", f"{flag.badge} {flag.rule} {flag.state}{by}"))
             if flag.call in self._calls:
+                self._tally.track(flag.call, entry)
                 self._dirty.add(flag.call)
                 self._reranked.add(flag.call)
                 self._need.moved(flag.call)
@@ -427,7 +440,7 @@ class Floor:
             except FloorError as exc:
                 self._errors.append(str(exc))
                 continue
-            self.history[ended.call] = ended
+            self.history[ended.call, ended.started] = ended
         self._history_changed = True
 
     def _on_error(self, msg: Mapping[str, Any], wall: float) -> None:
@@ -489,34 +502,23 @@ class Floor:
         """The floor as it is, and what changed since the last call."""
         for call_id in self._removed:
             self._rows.pop(call_id, None)
-        self._stale |= self._dirty
-        flags: dict[str, int] = dict.fromkeys(KINDS, 0)
-        on_hold = 0
-        teams = set()
-        quiet_since = wall - NO_FEED_AFTER if self._status.state == "connected" else None
-        no_feed = 0
-        for call_id, entry in self._calls.items():
-            f = entry.fields
-            held = f.get("state") == "hold"
-            on_hold += held
-            teams.add(f["team"])
-            for flag in entry.open():
-                flags[flag.kind] += 1
-            if (quiet_since is not None and not entry.no_feed and not held
-                    and entry.heard < quiet_since):
-                entry.no_feed = True
+        calls = self._calls
+        if self._status.state == "connected":
+            def on_hold(call_id: str) -> bool:
+                return calls[call_id].fields.get("state") == "hold"
+            for call_id in self._liveness.quiet(wall - NO_FEED_AFTER, on_hold):
+                calls[call_id].no_feed = True
                 self._dirty.add(call_id)
-                self._stale.add(call_id)
-            no_feed += entry.no_feed
+        self._stale |= self._dirty
         frame = Frame(
             rows=RowView(self._row, dict.fromkeys(self._calls)),
             changed=frozenset(self._dirty),
             reranked=frozenset(self._reranked),
             removed=frozenset(self._removed),
-            teams=frozenset(teams),
+            teams=self._tally.teams(calls),
             alerts=tuple(self._alerts),
             status=self.status,
-            counts=Counts(len(self._calls), on_hold, MappingProxyType(flags), no_feed),
+            counts=self._tally.counts(calls, len(self._liveness.silent)),
             now=self.now(wall),
             errors=tuple(self._errors),
             history_changed=self._history_changed,
@@ -589,7 +591,8 @@ class Floor:
         """Calls that ended: the store's history, plus those seen ending this session."""
         out = dict(self.history)
         for call_id, entry in self._ended.items():
-            if call_id not in out:
-                out[call_id] = entry.ended_call(call_id)
+            if (call_id, float(entry.fields["started"])) not in out:
+                ended = entry.ended_call(call_id)
+                out[call_id, ended.started] = ended
         return sorted(out.values(), key=lambda c: (c.name.casefold(), c.ended))
 

@@ -48,28 +48,30 @@ async def flag_action(book: FlagBook, calls: CallTable, sub: Subscriber, msg: Me
     return None if out is None else (out["team"], out)
 
 
-async def _team_of_call(calls: CallTable, store: Store | None, where: str, sub: Subscriber,
-                        call_id: str) -> str:
+async def _call_of_id(calls: CallTable, store: Store | None, where: str, sub: Subscriber,
+                      call_id: str) -> tuple[str, float]:
+    """The team and start of the call under `call_id`: the live one, else the last one
+    that ended (an id may be reused; a note is on the call a supervisor can see now)."""
     call = calls.get(call_id)
     if call is not None:
-        team = call.state.team
+        team, started = call.state.team, call.state.started
     else:
         ended = await store.ended_call(call_id) if store else None
         if ended is None:
             raise ProtocolError(f"{where}.call: unknown call {call_id!r}", code="unknown_call")
-        team = ended["team"]
+        team, started = ended["team"], ended["started"]
     if not sub.can_see(team):
         raise _outside(f"{where}.call", f"call {call_id!r}", team)
-    return team
+    return team, started
 
 
 async def note(calls: CallTable, store: Store | None, sub: Subscriber, msg: Message,
                wall: float) -> Broadcast:
     """A coaching note on a live or ended call the subscription can see."""
-    team = await _team_of_call(calls, store, "note", sub, msg["call"])
+    team, started = await _call_of_id(calls, store, "note", sub, msg["call"])
     out = {"type": "note", "call": msg["call"], "text": msg["text"], "by": sub.user, "t": wall}
     if store is not None:
-        await store.add_note(out, team)
+        await store.add_note(out, team, started)
     return team, out
 
 

@@ -53,8 +53,10 @@ class FlagBook:
 
     # --- from the engine ----------------------------------------------------------
 
-    def transition(self, flag: Flag, team: str, agent: str, wall: float) -> Message:
-        """The engine raised, re-raised or cleared `flag` on a call of `team` / `agent`."""
+    def transition(self, flag: Flag, team: str, agent: str, wall: float,
+                   started: float) -> Message:
+        """The engine raised, re-raised or cleared `flag` on a call of `team` / `agent`
+        that began at `started` (which call under its id the store files it with)."""
         msg = flag.to_message()
         msg["team"] = team
         msg["agent"] = agent
@@ -74,7 +76,7 @@ class FlagBook:
         else:
             self._open[flag.id] = msg
         if self.store is not None:
-            self.store.put_flag(msg)
+            self.store.put_flag(msg, started)
         return msg
 
     # --- from supervisors -----------------------------------------------------------

@@ -33,7 +33,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from feeds.core.config import DEFAULT, Config
-from feeds.core.engine import CallState, Engine
+from feeds.core.engine import PAST_CALLS, CallState, Engine
 from feeds.core.flags import Flag
 from feeds.core.protocol import (
     MAX_MESSAGE_BYTES,
@@ -93,6 +93,8 @@ class Hub:
         # who may connect: tokens (off: --insecure-local), origins, connections per address
         self.gate = Gate(store, auth, origins, max_per_address)
         self.engine = Engine(config)
+        for call_id, episodes in store.past_calls(PAST_CALLS) if store else ():
+            self.engine.remember(call_id, episodes)  # ids reused after a restart
         self.calls = CallTable()
         self.book = FlagBook(store)
         self.store = store
@@ -237,7 +239,7 @@ class Hub:
                 code="too_many_calls")
 
     def _flag(self, flag: Flag, call: CallState) -> None:
-        msg = self.book.transition(flag, call.team, call.agent, time.time())
+        msg = self.book.transition(flag, call.team, call.agent, time.time(), call.started)
         self.counts["flags"] += 1
         self.broadcast(call.team, msg, flag.call)
 

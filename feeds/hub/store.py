@@ -23,11 +23,13 @@ from feeds.core.paths import data_dir
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
-    call TEXT PRIMARY KEY, team TEXT, agent TEXT, started REAL, ended REAL, summary TEXT
+    call TEXT NOT NULL, team TEXT, agent TEXT, started REAL NOT NULL, ended REAL,
+    summary TEXT, PRIMARY KEY (call, started)
 );
 CREATE INDEX IF NOT EXISTS calls_ended ON calls (ended);
 CREATE TABLE IF NOT EXISTS flags (
-    id TEXT PRIMARY KEY, call TEXT NOT NULL, state TEXT NOT NULL, message TEXT NOT NULL
+    id TEXT PRIMARY KEY, call TEXT NOT NULL, state TEXT NOT NULL, message TEXT NOT NULL,
+    started REAL
 );
 CREATE INDEX IF NOT EXISTS flags_call ON flags (call);
 CREATE TABLE IF NOT EXISTS flag_actions (
@@ -35,7 +37,7 @@ CREATE TABLE IF NOT EXISTS flag_actions (
 );
 CREATE TABLE IF NOT EXISTS notes (
     id INTEGER PRIMARY KEY, call TEXT NOT NULL, team TEXT, t REAL NOT NULL, by TEXT,
-    text TEXT NOT NULL
+    text TEXT NOT NULL, started REAL
 );
 CREATE INDEX IF NOT EXISTS notes_call ON notes (call);
 CREATE TABLE IF NOT EXISTS users (
@@ -50,6 +52,31 @@ CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
 """
 
 Op = Callable[[sqlite3.Connection], Any]
+
+
+def upgrade(db: sqlite3.Connection) -> None:
+    """Bring a database written by an earlier floorwatch to SCHEMA, keeping its rows.
+
+    A call is its id *and* its start (telephony platforms reuse ids): `calls` was keyed
+    by id alone, and flags and notes did not say which call under an id they were of
+    (NULL there: the only one the database had)."""
+    keys = [row[1] for row in db.execute("PRAGMA table_info(calls)") if row[5]]
+    if keys == ["call"]:
+        db.executescript("""
+            ALTER TABLE calls RENAME TO calls_by_id;
+            DROP INDEX IF EXISTS calls_ended;
+        """)
+    for table in ("flags", "notes"):
+        columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        if columns and "started" not in columns:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN started REAL")
+    db.executescript(SCHEMA)
+    if keys == ["call"]:
+        db.executescript("""
+            INSERT INTO calls SELECT call, team, agent, COALESCE(started, 0), ended, summary
+                FROM calls_by_id;
+            DROP TABLE calls_by_id;
+        """)
 
 
 def default_path() -> Path:
@@ -76,7 +103,7 @@ class Store:
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(SCHEMA)
+            upgrade(db)
         except sqlite3.Error as exc:
             self._ready.set_exception(exc)
             return
@@ -134,12 +161,13 @@ class Store:
 
     # --- operations (each runs on the store thread) ---------------------------
 
-    def put_flag(self, flag: dict[str, Any]) -> None:
+    def put_flag(self, flag: dict[str, Any], started: float | None = None) -> None:
+        """A flag's new state; `started` (the start of its call) when it is first written."""
         text = json.dumps(flag)
         self.put(lambda db: db.execute(
-            "INSERT INTO flags (id, call, state, message) VALUES (?, ?, ?, ?) "
+            "INSERT INTO flags (id, call, state, message, started) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET state = excluded.state, message = excluded.message",
-            (flag["id"], flag["call"], flag["state"], text),
+            (flag["id"], flag["call"], flag["state"], text, started),
         ))
 
     async def supervisor_flag(self, flag: dict[str, Any], at: float) -> None:
@@ -161,10 +189,11 @@ class Store:
 
         await self.run(op)
 
-    async def add_note(self, note: dict[str, Any], team: str | None) -> None:
+    async def add_note(self, note: dict[str, Any], team: str | None, started: float) -> None:
+        """A note on the call that started at `started` under the note's call id."""
         await self.run(lambda db: db.execute(
-            "INSERT INTO notes (call, team, t, by, text) VALUES (?, ?, ?, ?, ?)",
-            (note["call"], team, note["t"], note.get("by"), note["text"]),
+            "INSERT INTO notes (call, team, t, by, text, started) VALUES (?, ?, ?, ?, ?, ?)",
+            (note["call"], team, note["t"], note.get("by"), note["text"], started),
         ))
 
     def put_summary(self, summary: dict[str, Any]) -> None:
@@ -183,9 +212,10 @@ class Store:
         return {flag["id"]: flag for flag in (json.loads(row[0]) for row in rows)}
 
     async def ended_call(self, call: str) -> dict[str, Any] | None:
-        """The stored summary of an ended call, or None if the store does not know it."""
+        """The stored summary of the last call that ended under id `call`, or None."""
         row = await self.run(lambda db: db.execute(
-            "SELECT summary FROM calls WHERE call = ?", (call,)).fetchone())
+            "SELECT summary FROM calls WHERE call = ? ORDER BY ended DESC LIMIT 1",
+            (call,)).fetchone())
         return None if row is None else json.loads(row[0])
 
     async def history(
@@ -207,13 +237,36 @@ class Store:
                 sql += f" LIMIT {int(limit)}"
             calls = [json.loads(row[0]) for row in db.execute(sql, args)]
             calls.extend(dict(summary, live=True) for summary in live)
-            for call in calls:
+            for call in calls:  # its own flags and notes, not another call's under its id
+                this = (call["call"], call["started"])
                 call["flags"] = [json.loads(row[0]) for row in db.execute(
-                    "SELECT message FROM flags WHERE call = ? ORDER BY rowid", (call["call"],))]
+                    "SELECT message FROM flags WHERE call = ? AND (started IS NULL OR "
+                    "started = ?) ORDER BY rowid", this)]
                 call["notes"] = [
                     {"t": t, "by": by, "text": text} for t, by, text in db.execute(
-                        "SELECT t, by, text FROM notes WHERE call = ? ORDER BY id",
-                        (call["call"],))]
+                        "SELECT t, by, text FROM notes WHERE call = ? AND (started IS NULL "
+                        "OR started = ?) ORDER BY id", this)]
             return calls
 
         return await self.run(op)
+
+    def past_calls(self, limit: int) -> list[tuple[str, dict[str, int]]]:
+        """The last `limit` ended calls, oldest first: id and episode numbers per rule
+        (feeds.core.engine.Engine.remember)."""
+
+        def op(db: sqlite3.Connection) -> list[tuple[str, dict[str, int]]]:
+            rows = db.execute("SELECT call, summary FROM calls ORDER BY ended DESC "
+                              "LIMIT ?", (limit,)).fetchall()
+            out = []
+            for call, summary in reversed(rows):
+                episodes = json.loads(summary).get("episodes")
+                if not isinstance(episodes, dict):  # written before summaries said
+                    episodes = {}
+                    for (flag_id,) in db.execute("SELECT id FROM flags WHERE call = ?", (call,)):
+                        rule, _, n = flag_id[len(call) + 1:].rpartition(":")
+                        if n.isdigit():
+                            episodes[rule] = max(episodes.get(rule, 0), int(n))
+                out.append((call, episodes))
+            return out
+
+        return self.run_sync(op)

@@ -14,7 +14,7 @@ from textual.geometry import Region
 from feeds.floor.model import Floor
 from tests.hubkit import T0
 from tests.test_floor import _update
-from tui.board import SPARK_STEP, Board, layout, shown_trend
+from tui.board import SPARK_STEP, Board, layout, shown_trend, thumb
 
 
 class RecordingBoard(Board):
@@ -83,3 +83,36 @@ def test_a_sparkline_moves_a_step_at_a_time():
     assert len(steps) >= 3
     assert all(b - a == SPARK_STEP for a, b in itertools.pairwise(steps))
     assert shown[steps[0]][-1] == shown[steps[0] - 1][-1] + SPARK_STEP
+
+
+def test_the_scrollbar_thumb_spans_the_rows_in_view():
+    assert thumb(20, 24, 0) == range(0)  # everything fits: no thumb
+    assert thumb(231, 24, 0) == range(0, 2)  # 23 rows of 230 in view: a tenth
+    assert thumb(231, 24, 207) == range(21, 23)  # scrolled to the end: at the bottom
+    assert thumb(231, 24, 400) == range(21, 23)  # past it (the rounded height): still
+    middle = thumb(231, 24, 103)
+    assert 9 <= middle.start <= 11 and len(middle) == 2
+
+
+async def test_a_cursor_step_repaints_two_lines_and_a_scroll_the_board():
+    floor = Floor()
+    for i in range(30):
+        floor.apply({"type": "call_start", "call": f"c{i:02d}", "t": T0 + i,
+                     "agent": f"a{i:02d}", "team": "red"}, 0.0)
+    async with BoardApp().run_test(size=(80, 12)) as pilot:
+        board = pilot.app.query_one(RecordingBoard)
+        frame = floor.take(0.0)
+        board.show(frame.rows, floor.order(), "none", frame.changed, frozenset({"red"}))
+        await pilot.pause()
+        board.asked.clear()
+        board.action_cursor(1)
+        assert board.asked == [Region(0, 1, 80, 1), Region(0, 2, 80, 1)]
+        await pilot.pause()
+        assert board.painted_moves == board.moves
+        board.action_jump(-1)  # to the last call: the board scrolls, all of it repaints
+        await pilot.pause()
+        assert int(board.scroll_offset.y) > 0
+        last = board.render_line(board.size.height - 1)
+        assert "a29" in last.text
+        bar = list(last)[-1]  # the last cell is the scrollbar's: on the thumb at the end
+        assert bar.style == board._bars[True].style

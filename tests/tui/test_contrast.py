@@ -59,3 +59,21 @@ async def test_text_reads_at_4_5_to_1(theme: str, screen: str):
             await pilot.press("2")
         await settle(pilot, feed)
         assert low_contrast(app) == []
+
+
+@pytest.mark.parametrize("theme", THEMES)
+async def test_the_boards_scrollbar_thumb_stands_out_at_3_to_1(theme: str):
+    """The board draws its own scrollbar (tui.board.thumb): a coloured cell on a track.
+    A thumb no one can see says nothing about where on the floor the view is."""
+    from tui.board import Board
+
+    app, feed = quiet_app(theme)
+    async with app.run_test(size=(80, 8)) as pilot:  # 5 rows in view: a thumb shows
+        await settle(pilot, feed)
+        board = app.screen.query_one(Board)
+        palette = app.ansi_theme
+        bg0 = tuple(palette.background_color)
+        track, on_thumb = (_rgb(bar.style.bgcolor, bg0, palette) for bar in board._bars)
+        cells = [list(board.render_line(y))[-1] for y in range(1, board.size.height)]
+        assert any(cell.style == board._bars[True].style for cell in cells)
+        assert contrast(track, on_thumb) >= GRAPHICS
