@@ -5,7 +5,9 @@ silent calls expire (a real hub on 127.0.0.1)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import socket
 
 import msgpack
 from websockets.asyncio.client import connect
@@ -71,26 +73,91 @@ async def test_absurd_numbers_are_refused_by_name_and_the_hub_keeps_serving():
 
 
 async def test_a_client_that_asks_and_never_reads_is_closed_with_its_bytes_bounded(tmp_path):
-    async with hub_running(tmp_path / "hub.db", sndbuf=4096, max_bytes=256 * 1024) as (
-            hub, url), connect(url + "/publish") as producer:
+    """History asked four times a second (within the rate limit), nothing read: the
+    answers wait, the client is behind from its second request and closed once behind
+    for max_behind_s; its bytes waiting stay under max_bytes all along."""
+    async with hub_running(tmp_path / "hub.db", sndbuf=4096, max_bytes=256 * 1024,
+                           max_behind_s=2.0) as (hub, url), \
+            connect(url + "/publish") as producer:
         await _errors(producer, [json.dumps({"type": "batch", "items": [
             _start(f"c{i}") for i in range(300)]})])
         async with connect(url + "/subscribe", max_queue=1, max_size=None) as greedy:
             await greedy.send(json.dumps({"type": "subscribe"}))
             closed = False
-            for _ in range(2000):  # bounded: 2,000 requests, 30 s
+            for _ in range(60):  # bounded: 60 requests, 15 s
                 try:
                     await greedy.send(json.dumps({"type": "history"}))
                 except ConnectionClosed:
                     closed = True
                     break
-                await asyncio.sleep(0.005)
+                assert all(s.pending_bytes <= 256 * 1024 for s in hub.subscribers)
+                await asyncio.sleep(0.25)
                 if not hub.subscribers:
                     closed = True
                     break
             assert closed
-            assert hub.errors["slow_subscriber"] >= 1
-            assert all(s._pending_bytes <= 256 * 1024 for s in hub.subscribers)
+            assert hub.errors["slow_subscriber"] == 1
+            assert hub.errors["rate_limited"] == 0
+
+
+async def test_a_client_asking_in_a_loop_is_told_to_slow_down_then_closed():
+    async with hub_running() as (hub, url), subscribe_to(url) as asker, \
+            subscribe_to(url) as calm:
+        await calm.send(json.dumps({"type": "subscribe"}))
+        await read_until(calm, lambda m: m["type"] == "snapshot")
+        for _ in range(25):  # the burst the hub takes at once, and then some
+            await asker.send(json.dumps({"type": "subscribe", "teams": None}))
+        refused = (await read_until(asker, lambda m: m.get("code") == "rate_limited"))[-1]
+        assert refused["detail"].startswith("subscribe: more than 5 subscribes and history")
+        with contextlib.suppress(ConnectionClosed):
+            for _ in range(200):  # bounded: told, and told again
+                await asker.send(json.dumps({"type": "history"}))
+            async with asyncio.timeout(10):
+                while True:
+                    await asker.recv()
+        assert asker.close_code == 1008 and asker.close_reason.startswith("too many requests")
+        assert hub.errors["too_many_requests"] == 1
+        await calm.send(json.dumps({"type": "history"}))  # everyone else is served
+        await read_until(calm, lambda m: m["type"] == "history")
+
+
+def _stalled(url: str):
+    """A subscriber with a tiny receive buffer that reads nothing."""
+    host, port = url.removeprefix("ws://").split(":")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((host, int(port)))
+    return connect(url + "/subscribe", sock=sock, max_queue=1, max_size=None)
+
+
+async def test_a_newer_snapshot_replaces_one_still_waiting_and_the_hub_has_a_budget(
+        tmp_path):
+    """Stalled clients whose answers wait: re-subscribing keeps one snapshot waiting,
+    not one per request; and past the hub's budget for all subscribers the one with
+    the most waiting is closed."""
+    async with hub_running(tmp_path / "hub.db", sndbuf=4096, max_total_bytes=600_000) as (
+            hub, url), \
+            connect(url + "/publish") as producer:
+        await _errors(producer, [json.dumps({"type": "batch", "items": [
+            _start(f"c{i}", team=f"t{i % 2}") for i in range(j, j + 500)]})
+            for j in range(0, 2000, 500)])
+        async with _stalled(url) as one, _stalled(url) as two:
+            await one.send(json.dumps({"type": "subscribe", "teams": ["t0"]}))
+            sizes = []
+            for _ in range(8):  # bounded: 8 requests, 2.4 s
+                await one.send(json.dumps({"type": "subscribe", "teams": ["t0"]}))
+                await asyncio.sleep(0.3)
+                sizes.append(max(s.pending_bytes for s in hub.subscribers))
+            assert 0 < max(sizes) < 2 * min(sizes[2:])  # one snapshot waits, not eight
+            await two.send(json.dumps({"type": "subscribe", "teams": None}))
+            for _ in range(8):  # bounded: 8 requests, 4 s; histories of every live call pile up
+                await asyncio.sleep(0.5)
+                if len(hub.subscribers) < 2:
+                    break
+                with contextlib.suppress(ConnectionClosed):
+                    await two.send(json.dumps({"type": "history"}))
+            assert len(hub.subscribers) == 1  # the heavier one went
+            assert hub.errors["slow_subscriber"] == 1
 
 
 async def test_live_calls_are_capped_per_hub_and_per_producer():

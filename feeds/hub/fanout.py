@@ -30,7 +30,7 @@ import msgpack
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from feeds.core.protocol import Message
+from feeds.core.protocol import Message, ProtocolError
 from feeds.hub.auth import Identity, masked
 
 #: Item classes: discrete messages go to everyone, samples and call_updates by detail level.
@@ -81,14 +81,38 @@ def _private(msg: Message) -> bool:
         isinstance(c, dict) and c.get("customer") for c in calls)
 
 
+#: Subscribes and history requests one subscriber may make: a second, and at once;
+#: and how many it may have refused before it is closed.
+ASK_RATE, ASK_BURST, ASK_REFUSALS = 5.0, 20, 100
+
+
+def over_budget(subscribers: Iterable[Subscriber], budget: int) -> list[Subscriber]:
+    """The subscribers to close, most bytes waiting first, until what all of them have
+    waiting fits in `budget`: each is bounded by its max_bytes, the hub by this."""
+    subs = sorted(subscribers, key=lambda s: s.pending_bytes, reverse=True)
+    total = sum(s.pending_bytes for s in subs)
+    out = []
+    for sub in subs:
+        if total <= budget:
+            break
+        out.append(sub)
+        total -= sub.pending_bytes
+    return out
+
+
+#: What a new snapshot makes of an earlier one still waiting to be sent: nothing.
+SUPERSEDED = frozenset({"snapshot", "trace", "hub_status"})
+
+
 class Chunk:
     """Several encoded items joined into one piece of a batch frame's `items` list."""
 
-    __slots__ = ("count", "items", "payload")
+    __slots__ = ("count", "items", "payload", "reply")
 
     def __init__(self, items: list[Encoded], binary: bool, mask: bool = False) -> None:
         self.items = items
         self.count = len(items)
+        self.reply = False  # an answer to the subscriber's own request (push_messages)
         parts = [item.form(binary, mask) for item in items]
         self.payload: str | bytes = b"".join(parts) if binary else ",".join(parts)
 
@@ -186,11 +210,33 @@ class Subscriber:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self.closed = False
+        self._asks = float(ASK_BURST)  # requests it may still make now (a token bucket)
+        self._refused = 0  # requests refused for coming too fast
+        self._asked_at = time.monotonic()
 
     @property
     def mask(self) -> bool:
         """Customers' numbers reach this subscriber masked (its role says so)."""
         return self.identity is not None and self.identity.masked
+
+    def check_ask(self, kind: str, now: float) -> None:
+        """Take another subscribe or history now, or raise `rate_limited`: ASK_RATE a
+        second on average, ASK_BURST at once. Each is answered by a snapshot or a
+        history, work and bytes for the hub; a client asking in a loop is told to slow
+        down."""
+        self._asks = min(ASK_BURST, self._asks + (now - self._asked_at) * ASK_RATE)
+        self._asked_at = now
+        if self._asks < 1:
+            self._refused += 1
+            if self._refused > ASK_REFUSALS:  # told, and told again: it is not listening
+                self.close_with(f"too many requests: {self._refused} refused")
+            raise ProtocolError(f"{kind}: more than {ASK_RATE:g} subscribes and history "
+                                "requests a second; slow down", code="rate_limited")
+        self._asks -= 1
+
+    @property
+    def pending_bytes(self) -> int:
+        return self._pending_bytes
 
     def can_see(self, team: str) -> bool:
         """Whether `team` is inside this subscription's teams."""
@@ -213,8 +259,35 @@ class Subscriber:
     # --- enqueueing (called by the hub's flush, on the event loop) ----------
 
     def push_messages(self, messages: list[Message]) -> None:
-        """Queue messages for this subscriber alone (hello, snapshot, errors, history)."""
-        self._push(Chunk([Encoded(m) for m in messages], self.binary, self.mask))
+        """Queue messages for this subscriber alone (hello, snapshot, errors, history).
+
+        They answer its own requests: one that comes while an earlier answer is still
+        waiting to be taken means the client is not reading, and it is behind from then
+        on (`check_behind` closes it after max_behind_s, however little it is sent). A
+        new snapshot says all a waiting one did: the waiting one goes."""
+        if any(chunk.reply for chunk in self._pending):
+            if self.behind_since is None:
+                self.behind_since = time.monotonic()
+            if any(m["type"] == "snapshot" for m in messages):
+                self._drop_waiting(SUPERSEDED)
+        chunk = Chunk([Encoded(m) for m in messages], self.binary, self.mask)
+        chunk.reply = True
+        self._push(chunk)
+
+    def _drop_waiting(self, types: frozenset[str]) -> None:
+        kept = []
+        for chunk in self._pending:
+            if chunk.reply and any(e.msg["type"] in types for e in chunk.items):
+                rest = [e for e in chunk.items if e.msg["type"] not in types]
+                self._pending_items -= chunk.count - len(rest)
+                self._pending_bytes -= len(chunk.payload)
+                if not rest:
+                    continue
+                chunk = Chunk(rest, self.binary, self.mask)
+                chunk.reply = True
+                self._pending_bytes += len(chunk.payload)
+            kept.append(chunk)
+        self._pending = kept
 
     def push_tick(self, tick: TeamTick) -> None:
         mask = self.mask
@@ -260,7 +333,8 @@ class Subscriber:
                 for e in chunk.items:
                     if e.msg["type"] in ("sample", "call_update"):
                         self._stale.add(e.msg["call"])
-                chunk = Chunk(essential, self.binary, self.mask)
+                reply, chunk = chunk.reply, Chunk(essential, self.binary, self.mask)
+                chunk.reply = reply
             if chunk.count:
                 kept.append(chunk)
         self._pending = kept

@@ -51,7 +51,7 @@ from feeds.core.protocol import (
 from feeds.hub import commands
 from feeds.hub.auth import PATH_ROLES, Gate, Identity, audit
 from feeds.hub.calls import UPDATE_SLOTS, CallTable, HubCall
-from feeds.hub.fanout import ESSENTIAL, SAMPLE, UPDATE, Encoded, Subscriber, TeamTick
+from feeds.hub.fanout import ESSENTIAL, SAMPLE, UPDATE, Encoded, Subscriber, TeamTick, over_budget
 from feeds.hub.flagbook import FlagBook
 from feeds.hub.store import Store
 
@@ -81,6 +81,7 @@ class Hub:
         max_essential: int = 200_000,
         max_behind_s: float = 10.0,
         max_bytes: int = 32 * 2**20,
+        max_total_bytes: int = 256 * 2**20,
         auth: bool = False,
         origins: frozenset[str] = frozenset(),
         max_per_address: int = 64,
@@ -106,6 +107,7 @@ class Hub:
         self.max_essential = max_essential
         self.max_behind_s = max_behind_s
         self.max_bytes = max_bytes  # what one subscriber may have waiting, in bytes
+        self.max_total_bytes = max_total_bytes  # and all of them together
         self.subscribers: set[Subscriber] = set()
         self.producers: dict[ServerConnection, bool] = {}  # connection -> binary form
         self.ticks: dict[str, TeamTick] = {}
@@ -307,6 +309,9 @@ class Hub:
 
     def _drop_subscriber(self, sub: Subscriber, reason: str) -> None:
         self.subscribers.discard(sub)
+        if reason.startswith("too many requests"):
+            self.errors["too_many_requests"] += 1
+            return
         self.closed_slow += 1
         self.errors["slow_subscriber"] += 1
 
@@ -336,6 +341,8 @@ class Hub:
     async def request(self, sub: Subscriber, msg: Message) -> None:
         """Apply one valid message of a subscriber; raise ProtocolError if it does not fit."""
         kind = msg["type"]
+        if kind in ("subscribe", "history"):
+            sub.check_ask(kind, time.monotonic())
         if kind == "subscribe":
             self.subscribe(sub, msg)
             return
@@ -506,6 +513,9 @@ class Hub:
             self.expire_snoozes(time.time())
             for sub in list(self.subscribers):
                 sub.check_behind(now)
+            for sub in over_budget(self.subscribers, self.max_total_bytes):
+                sub.close_with(f"subscriber too slow: {sub.pending_bytes} bytes waiting "
+                               f"while the hub's budget for all is {self.max_total_bytes}")
         if step % IDLE_EVERY == 0:
             self.end_idle(now)
         self._schedule_flush()
