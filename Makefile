@@ -6,7 +6,7 @@ BUILT := $(VENV)/.built
 #: The compiled detection core: every feeds module with a .pxd (setup.py, feeds/core/compiled.py).
 CORE := $(wildcard feeds/core/*.pxd) $(patsubst %.pxd,%.py,$(wildcard feeds/core/*.pxd))
 
-.PHONY: demo test build bench clean
+.PHONY: demo test build bench clean tools
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -31,7 +31,12 @@ build: $(BUILT)
 demo: $(BUILT)
 	$(BIN)/floorwatch demo
 
-test: $(BUILT)
+#: What the tests drive besides Python: the OpenSSH client and tmux (tests/remote).
+tools:
+	@command -v ssh >/dev/null && command -v ssh-keygen >/dev/null && command -v tmux >/dev/null \
+		|| (apt-get update -qq && apt-get install -y -qq openssh-client tmux)
+
+test: $(BUILT) tools
 	$(BIN)/ruff check feeds tui tests benchmarks setup.py
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q

@@ -33,6 +33,7 @@ from feeds.core.paths import data_dir
 from feeds.core.replay import replay_file
 from feeds.hub.auth import (
     ROLES,
+    add_key,
     audit_rows,
     is_loopback,
     list_users,
@@ -92,7 +93,7 @@ def build_parser(prog: str = "floorwatch") -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in (_add_replay, _add_generate, _add_config, _add_hub, _add_user, _add_audit,
-                _add_simulate, _add_demo, _add_watch):
+                _add_simulate, _add_demo, _add_watch, _add_ssh):
         add(sub)
     return parser
 
@@ -264,7 +265,11 @@ def _add_user(sub: argparse._SubParsersAction) -> None:
     listing = actions.add_parser("list", help="users, roles and teams (never tokens)")
     remove = actions.add_parser("remove", help="remove a user: their token stops working")
     remove.add_argument("name")
-    for each in (add, listing, remove):
+    add_key_ = actions.add_parser("add-key", help="let a user in over `floorwatch ssh` with "
+                                  "an SSH public key (e.g. ~/.ssh/id_ed25519.pub)")
+    add_key_.add_argument("name")
+    add_key_.add_argument("keyfile")
+    for each in (add, listing, remove, add_key_):
         each.add_argument("--db", help=f"the hub's SQLite file (default {default_path()})")
     parser.set_defaults(func=_run_user)
 
@@ -284,6 +289,8 @@ def _run_user(args: argparse.Namespace) -> int:
                 sorted(set(args.team)))
             print(f"user {args.name}: {args.role}, {teams}; their token (shown once):")
             print(token)
+        elif args.action == "add-key":
+            return _add_user_key(store, args.name, args.keyfile)
         elif args.action == "list":
             for name, role, teams, _ in store.run_sync(list_users):
                 print(f"{name}\t{role}\t{'all teams' if teams is None else ','.join(teams)}")
@@ -294,6 +301,21 @@ def _run_user(args: argparse.Namespace) -> int:
             print(f"user {args.name} removed")
     finally:
         store.close()
+    return 0
+
+
+def _add_user_key(store: Store, name: str, keyfile: str) -> int:
+    import asyncssh  # only this command and `ssh` need it
+
+    try:
+        key = asyncssh.import_public_key(Path(keyfile).read_bytes())
+        line = key.export_public_key("openssh").decode().strip()
+        store.run_sync(partial(add_key, name=name, key=line,
+                               fingerprint=key.get_fingerprint()))
+    except (OSError, asyncssh.KeyImportError, ValueError) as exc:
+        print(f"floorwatch user: error: {keyfile}: {exc}", file=sys.stderr)
+        return 2
+    print(f"user {name} may now connect over SSH with {key.get_fingerprint()}")
     return 0
 
 
@@ -457,6 +479,54 @@ def _run_watch(args: argparse.Namespace) -> int:
                       user=args.user or getpass.getuser(), token=find_token(args.token),
                       ca=args.ca)
     FloorwatchApp(feed, config=config, theme=args.theme, export_dir=args.export_dir).run()
+    return 0
+
+
+def _add_ssh(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "ssh", help="serve the board over SSH to users with keys (floorwatch user add-key)",
+        description="An SSH server whose every session is the board of the hub at --hub, "
+        "as the user whose key logged in: their teams, their role. Keys only; a terminal "
+        "is required. The host key is made on first start and kept.")
+    parser.add_argument("--hub", default=DEFAULT_HUB, help=f"the hub (default {DEFAULT_HUB})")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=2222)
+    parser.add_argument("--db", help=f"the hub's SQLite file (default {default_path()})")
+    parser.add_argument("--host-key", metavar="FILE",
+                        help="the server's private host key (default: "
+                        f"{data_dir() / 'ssh_host_ed25519_key'}, made if missing)")
+    parser.add_argument("--login-timeout", type=positive_float, default=30.0, metavar="S")
+    parser.add_argument("--idle-timeout", type=positive_float, default=12 * 3600.0,
+                        metavar="S", help="end a session with no key pressed for S s "
+                        "(default 12 h: watching without typing is normal)")
+    parser.add_argument("--max-sessions", type=positive_int, default=50, metavar="N")
+    parser.add_argument("--max-per-minute", type=positive_int, default=10, metavar="N",
+                        help="new connections one address may make a minute (default 10)")
+    parser.set_defaults(func=_run_ssh)
+
+
+def _run_ssh(args: argparse.Namespace) -> int:
+    import logging
+
+    from tui.remote.ssh import Limits, Server, serve
+
+    try:
+        hub = hub_url(args.hub, "/subscribe")
+    except ValueError as exc:
+        print(f"floorwatch ssh: error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    store = Store(args.db or default_path())
+    limits = Limits(args.login_timeout, args.idle_timeout, args.max_sessions,
+                    args.max_per_minute)
+    try:
+        asyncio.run(serve(Server(hub, store, limits), args.host, args.port,
+                          Path(args.host_key) if args.host_key else None))
+    except OSError as exc:
+        print(f"floorwatch ssh: error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
     return 0
 
 

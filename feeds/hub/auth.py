@@ -154,7 +154,34 @@ def put_user(db: sqlite3.Connection, name: str, role: str, teams: Iterable[str] 
 
 
 def remove_user(db: sqlite3.Connection, name: str) -> bool:
+    """Remove `name`: their token, SSH keys and open sessions stop working."""
+    db.execute("DELETE FROM ssh_keys WHERE user = ?", (name,))
+    db.execute("DELETE FROM sessions WHERE user = ?", (name,))
     return db.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount > 0
+
+
+def add_key(db: sqlite3.Connection, name: str, key: str, fingerprint: str) -> None:
+    """Let `name` in over SSH with `key` (OpenSSH "type base64"); a key has one user."""
+    if db.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone() is None:
+        raise ValueError(f"no user {name!r} (add them first: floorwatch user add)")
+    db.execute("INSERT OR REPLACE INTO ssh_keys (key, user, fingerprint, added) "
+               "VALUES (?, ?, ?, ?)", (key, name, fingerprint, time.time()))
+
+
+def keys_of(db: sqlite3.Connection, name: str) -> list[str]:
+    return [key for (key,) in db.execute("SELECT key FROM ssh_keys WHERE user = ?", (name,))]
+
+
+def open_session(db: sqlite3.Connection, name: str, token: str, seconds: float) -> None:
+    """A token for one remote session of `name` (SSH, browser), good for `seconds` or
+    until `close_session`: the session's process connects to the hub as that user."""
+    db.execute("DELETE FROM sessions WHERE expires < ?", (time.time(),))
+    db.execute("INSERT INTO sessions (token_hash, user, expires) VALUES (?, ?, ?)",
+               (token_hash(token), name, time.time() + seconds))
+
+
+def close_session(db: sqlite3.Connection, token: str) -> None:
+    db.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash(token),))
 
 
 def list_users(db: sqlite3.Connection) -> list[tuple[str, str, list[str] | None, float]]:
@@ -164,9 +191,13 @@ def list_users(db: sqlite3.Connection) -> list[tuple[str, str, list[str] | None,
 
 
 def identity(db: sqlite3.Connection, token: str) -> Identity | None:
+    """Who `token` is: a user's own token, or one of their open remote sessions."""
     wanted = token_hash(token)
     row = db.execute("SELECT name, role, teams, token_hash FROM users WHERE token_hash = ?",
-                     (wanted,)).fetchone()
+                     (wanted,)).fetchone() or db.execute(
+        "SELECT u.name, u.role, u.teams, s.token_hash FROM sessions s JOIN users u ON "
+        "u.name = s.user WHERE s.token_hash = ? AND s.expires > ?",
+        (wanted, time.time())).fetchone()
     if row is None or not hmac.compare_digest(row[3], wanted):
         return None
     name, role, teams = row[:3]

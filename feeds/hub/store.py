@@ -44,6 +44,12 @@ CREATE TABLE IF NOT EXISTS users (
     name TEXT PRIMARY KEY, role TEXT NOT NULL, teams TEXT, token_hash TEXT NOT NULL UNIQUE,
     created REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS ssh_keys (
+    key TEXT PRIMARY KEY, user TEXT NOT NULL, fingerprint TEXT NOT NULL, added REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY, user TEXT NOT NULL, expires REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY, at REAL NOT NULL, user TEXT, role TEXT, address TEXT,
     what TEXT NOT NULL, call TEXT, flag TEXT, detail TEXT
