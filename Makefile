@@ -46,6 +46,8 @@ bench: $(BUILT)
 	$(BIN)/python benchmarks/bench_hub.py
 	$(BIN)/python benchmarks/bench_tui.py
 	$(BIN)/python benchmarks/bench_bandwidth.py
+	$(BIN)/python benchmarks/bench_soak.py
+	$(BIN)/python benchmarks/bench_ssh.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache snapshot_report.html build feeds/core/*.c feeds/core/*.so feeds/core/compiled_from.json

@@ -148,3 +148,12 @@ async def read_until(ws: ClientConnection, done: Callable[[Message], bool],
 def subscribe_to(url: str) -> connect:
     """A raw subscriber connection that buffers everything (tests read at their own pace)."""
     return connect(url + "/subscribe", max_queue=None, max_size=None)
+
+
+def stalled_subscriber(url: str) -> connect:
+    """A subscriber with a tiny receive buffer that reads nothing until told to."""
+    host, port = url.removeprefix("ws://").split(":")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((host, int(port)))
+    return connect(url + "/subscribe", sock=sock, max_queue=1, max_size=None)

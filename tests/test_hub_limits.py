@@ -7,14 +7,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 
 import msgpack
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from feeds.core.protocol import decode_frame
-from tests.hubkit import T0, hub_running, read_until, subscribe_to
+from tests.hubkit import T0, hub_running, read_until, stalled_subscriber, subscribe_to
 
 
 def _start(call: str, t: float = T0, team: str = "red") -> dict:
@@ -121,15 +120,6 @@ async def test_a_client_asking_in_a_loop_is_told_to_slow_down_then_closed():
         await read_until(calm, lambda m: m["type"] == "history")
 
 
-def _stalled(url: str):
-    """A subscriber with a tiny receive buffer that reads nothing."""
-    host, port = url.removeprefix("ws://").split(":")
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.connect((host, int(port)))
-    return connect(url + "/subscribe", sock=sock, max_queue=1, max_size=None)
-
-
 async def test_a_newer_snapshot_replaces_one_still_waiting_and_the_hub_has_a_budget(
         tmp_path):
     """Stalled clients whose answers wait: re-subscribing keeps one snapshot waiting,
@@ -141,7 +131,7 @@ async def test_a_newer_snapshot_replaces_one_still_waiting_and_the_hub_has_a_bud
         await _errors(producer, [json.dumps({"type": "batch", "items": [
             _start(f"c{i}", team=f"t{i % 2}") for i in range(j, j + 500)]})
             for j in range(0, 2000, 500)])
-        async with _stalled(url) as one, _stalled(url) as two:
+        async with stalled_subscriber(url) as one, stalled_subscriber(url) as two:
             await one.send(json.dumps({"type": "subscribe", "teams": ["t0"]}))
             sizes = []
             for _ in range(8):  # bounded: 8 requests, 2.4 s

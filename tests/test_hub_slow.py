@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
-from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from feeds.core.protocol import decode_frame, encode_like
-from tests.hubkit import hub_running, publish, read_until, small_floor, subscribe_to
-
-
-def _stalled(url: str):
-    """A subscriber with a tiny receive buffer that reads nothing until told to."""
-    host, port = url.removeprefix("ws://").split(":")
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.connect((host, int(port)))
-    return connect(url + "/subscribe", sock=sock, max_queue=1, max_size=None)
+from tests.hubkit import (
+    hub_running,
+    publish,
+    read_until,
+    small_floor,
+    stalled_subscriber,
+    subscribe_to,
+)
 
 
 async def _drain(ws, calls: set[str]) -> list[dict]:
@@ -37,7 +33,7 @@ async def test_stalled_subscriber_is_coalesced_and_the_healthy_one_gets_everythi
     calls = {m["call"] for m in floor}
     samples = sum(1 for m in floor if m["type"] == "sample")
     async with hub_running(sndbuf=4096, max_lag_ticks=3, max_behind_s=600) as (hub, url), \
-            subscribe_to(url) as healthy, _stalled(url) as stalled:
+            subscribe_to(url) as healthy, stalled_subscriber(url) as stalled:
         await stalled.send(encode_like({"type": "subscribe", "teams": None}, False))
         await healthy.send(encode_like({"type": "subscribe", "teams": None, "batch": True},
                                        True))
@@ -80,7 +76,7 @@ async def test_subscriber_with_too_many_flags_and_events_waiting_is_closed():
     floor = small_floor(seed=9, calls_per_team=12, teams=("red",))
     async with hub_running(sndbuf=4096, max_lag_ticks=3, max_behind_s=600,
                            max_essential=30) as (hub, url), \
-            subscribe_to(url) as healthy, _stalled(url) as stalled:
+            subscribe_to(url) as healthy, stalled_subscriber(url) as stalled:
         await stalled.send(encode_like({"type": "subscribe", "teams": None}, False))
         await healthy.send(encode_like({"type": "subscribe", "teams": None}, True))
         while len(hub.subscribers) < 2:
@@ -96,7 +92,7 @@ async def test_subscriber_with_too_many_flags_and_events_waiting_is_closed():
 async def test_subscriber_behind_too_long_is_closed_with_a_reason():
     floor = small_floor(seed=8, calls_per_team=12, teams=("red",))
     async with hub_running(sndbuf=4096, max_lag_ticks=3, max_behind_s=0.2) as (hub, url), \
-            _stalled(url) as stalled:
+            stalled_subscriber(url) as stalled:
         await stalled.send(encode_like({"type": "subscribe", "teams": None}, False))
         while not hub.subscribers:
             await asyncio.sleep(0.01)

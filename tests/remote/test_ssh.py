@@ -3,6 +3,7 @@ lead would use it: a real hub (authentication on), a real simulated floor."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -10,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -56,6 +58,9 @@ def floor(tmp_path_factory) -> Iterator[dict]:
         procs.append(subprocess.Popen([FW, "simulate", "--calls", "16", "--warmup", "120",
                                        "--to", f"{hub}/publish"], env=env,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        health = f"http://127.0.0.1:{hub_port}/healthz"  # the floor is on the hub first
+        assert _until(lambda: json.load(urllib.request.urlopen(health, timeout=5))["calls"],
+                      30.0)
         log = open(tmp / "ssh.log", "w")  # noqa: SIM115 (open while the server runs)
         procs.append(subprocess.Popen([FW, "ssh", "--hub", hub, "--port", str(ssh_port),
                                        "--db", db], env=env, stdout=log, stderr=log))
