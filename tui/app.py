@@ -30,9 +30,10 @@ from textual.screen import Screen
 
 from feeds.core.config import DEFAULT, Config
 from feeds.core.paths import data_dir
+from feeds.core.roles import needs
 from feeds.floor.model import Floor
 from feeds.floor.reader import FloorReader
-from feeds.floor.view import FlagView, Frame
+from feeds.floor.view import FeedStatus, FlagView, Frame
 from tui.feed import Feed
 from tui.format import flag_numbers
 from tui.legible import Legible
@@ -280,7 +281,7 @@ class FloorwatchApp(App[None]):
         if isinstance(screen, CoachingScreen):
             yield SystemCommand("Export coaching queue", "Write CSV and JSON",
                                 screen.action_export)
-        if isinstance(screen, DetailScreen):
+        if isinstance(screen, DetailScreen) and self.status.may("action"):
             for action in ("listen", "whisper", "barge"):
                 yield SystemCommand(f"Request {action}", f"Ask telephony to {action}",
                                     lambda a=action: screen.action_control(a))
@@ -304,6 +305,21 @@ class FloorwatchApp(App[None]):
 
         self.run_worker(go(), group="send")
 
+    @property
+    def status(self) -> FeedStatus:
+        """The feed's status as of the last frame: who this is, and their role."""
+        return self.frame.status if self.frame is not None else FeedStatus()
+
+    def permits(self, request: str) -> bool:
+        """Whether this user's role may send `request`; if not, say so (the keys are
+        off already, but the command palette and a race with the hub's hello are not)."""
+        status = self.status
+        if status.may(request):
+            return True
+        self.notify(f"{status.who} is read-only here: {request} needs {needs(request)}",
+                    severity="warning", timeout=4, markup=False)
+        return False
+
     @on(FloorScreen.AckFlags)
     def _ack(self, event: FloorScreen.AckFlags) -> None:
         self.act_on_flags(event.flags, "ack")
@@ -314,6 +330,8 @@ class FloorwatchApp(App[None]):
 
     def act_on_flags(self, flags: Iterable[FlagView], what: str) -> None:
         """Ack or snooze each of these flags that is still open."""
+        if not self.permits(what):
+            return
         targets = [f for f in flags if f.is_open]
         if not targets:
             self.notify("no open flag to " + what, severity="warning", timeout=3, markup=False)
@@ -329,6 +347,8 @@ class FloorwatchApp(App[None]):
     @on(FloorScreen.WriteNote)
     def ask_note(self, event: FloorScreen.WriteNote) -> None:
         call = event.call
+        if not self.permits("note"):
+            return
 
         def save(text: str | None) -> None:
             if text:
@@ -341,6 +361,8 @@ class FloorwatchApp(App[None]):
         """listen / whisper at once; barge (the customer hears the supervisor) only after
         a yes."""
         call, action = event.call, event.action
+        if not self.permits("action"):
+            return
         who = self.reader.agent_name(call)
 
         def go(yes: bool | None = True) -> None:
@@ -356,6 +378,8 @@ class FloorwatchApp(App[None]):
 
     @on(FloorScreen.LoadHistory)
     def request_history(self) -> None:
+        if not self.status.may("history"):
+            return  # a viewer: the screens show the calls that ended while watching
         since = self.floor.t - SHIFT_SECONDS if self.floor.t else None
         msg: dict[str, Any] = {"type": "history"}
         if since is not None:

@@ -31,8 +31,8 @@ from feeds.client.subscriber import FeedClient
 from feeds.core.config import Config, ConfigError, load, to_toml
 from feeds.core.paths import data_dir
 from feeds.core.replay import replay_file
+from feeds.core.roles import ROLES
 from feeds.hub.auth import (
-    ROLES,
     add_key,
     audit_rows,
     is_loopback,

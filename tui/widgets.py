@@ -19,11 +19,16 @@ class CountsBar(Static):
 
     counts: reactive[Counts] = reactive(Counts, layout=False)
     view: reactive[str] = reactive("")
+    #: Whose board this is (the user the hub admitted), and whether it is read-only.
+    who: reactive[FeedStatus] = reactive(FeedStatus, layout=False)
 
     def render(self) -> Text:
         c = self.counts
         text = Text()
         text.append(" floorwatch ", style="bold reverse")
+        if self.who.who:  # first, so it is never cut: a shared screen says whose it is
+            mode = " · read-only" if self.who.read_only else ""
+            text.append(f" {self.who.user} · {self.who.role}{mode} ", style="reverse")
         text.append(f" {c.live} live  {c.on_hold} on hold  ")
         text.append(f"!I {c.flags.get('intervene', 0)}", style="bold")
         text.append(f"  ?C {c.flags.get('coach', 0)}  +K {c.flags.get('kudos', 0)}")
@@ -81,8 +86,6 @@ class StatusLine(Line):
             return f" ○ REFUSED: {status.detail}"
         else:
             head = f"○ {status.state}"
-        if status.who and status.state == "connected":
-            head += f" · as {status.who}"
         if status.teams is None:
             head += " · all teams"
         else:

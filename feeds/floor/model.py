@@ -145,7 +145,7 @@ class Floor:
             held = self._status.teams
             if held is None and isinstance(teams, list):
                 held = tuple(str(team) for team in teams)
-            self._status = replace(self._status, who=f"{user} ({role})", teams=held)
+            self._status = replace(self._status, user=user, role=role, teams=held)
 
     def _on_hub_status(self, msg: Mapping[str, Any], wall: float) -> None:
         producers = need_field(msg, "producers", int)

@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from feeds.core.flags import KINDS, RULE_KINDS, STATES, Flag
+from feeds.core.roles import may
 
 #: Seconds without any message after which a connected feed counts as stale.
 STALE_AFTER = 5.0
@@ -294,7 +295,22 @@ class FeedStatus:
     last_message: float | None = None  # wall time of the last hub message
     producers: int | None = None  # producers connected to the hub (None: it does not say)
     teams: tuple[str, ...] | None = None  # the teams subscribed to (None: every team)
-    who: str = ""  # "lee (lead)": the user the hub admitted ("" when it does not say)
+    user: str = ""  # the user the hub admitted ("" when it does not say)
+    role: str | None = None  # their role (None: the hub does not authenticate)
+
+    @property
+    def who(self) -> str:
+        """"lee (lead)", or "" before (or without) an authenticating hub's hello."""
+        return f"{self.user} ({self.role})" if self.user and self.role else ""
+
+    @property
+    def read_only(self) -> bool:
+        """The role may not ack (a viewer): the board offers nothing to do."""
+        return not may(self.role, "ack")
+
+    def may(self, request: str) -> bool:
+        """Whether the hub will take `request` from this user (None role: it decides)."""
+        return may(self.role, request)
 
     def stale_for(self, wall: float) -> float:
         if self.last_message is None:

@@ -30,21 +30,13 @@ from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Request, Response
 
 from feeds.core.protocol import ProtocolError
+from feeds.core.roles import ROLES, may, needs
 from feeds.hub.store import Store
 
-ROLES = ("producer", "viewer", "lead", "supervisor", "admin")
 #: Who may open each path.
 PATH_ROLES = {
     "/publish": frozenset({"producer", "admin"}),
     "/subscribe": frozenset({"viewer", "lead", "supervisor", "admin"}),
-}
-#: Who may send each subscriber request (subscribe itself: anyone on /subscribe).
-REQUEST_ROLES = {
-    "ack": frozenset({"lead", "supervisor", "admin"}),
-    "snooze": frozenset({"lead", "supervisor", "admin"}),
-    "note": frozenset({"lead", "supervisor", "admin"}),
-    "history": frozenset({"lead", "supervisor", "admin"}),
-    "action": frozenset({"supervisor", "admin"}),
 }
 #: Roles that see customers' numbers masked.
 MASKED_ROLES = frozenset({"viewer", "lead"})
@@ -68,11 +60,10 @@ class Identity:
 
     def check(self, request: str) -> None:
         """Raise `forbidden` if this role may not send `request`."""
-        allowed = REQUEST_ROLES.get(request)
-        if allowed is not None and self.role not in allowed:
+        if not may(self.role, request):
             raise ProtocolError(
-                f"{request}: the {self.role} role may not {request} "
-                f"(needs {' or '.join(r for r in ROLES if r in allowed)})", code="forbidden")
+                f"{request}: the {self.role} role may not {request} (needs {needs(request)})",
+                code="forbidden")
 
     def check_publish(self, msg: Mapping[str, Any]) -> None:
         """Raise `not_visible` for a producer message that puts a call on a team outside

@@ -21,7 +21,8 @@ from tui.screens.alerts import AlertsScreen
 from tui.screens.board import RESORT_S, BoardScreen
 from tui.screens.detail import DetailScreen
 from tui.screens.modals import ConfirmScreen, EndedCallScreen, HelpScreen, bindings_table
-from tui.widgets import AlertLine, StatusLine
+from tui.screens.base import FloorScreen
+from tui.widgets import AlertLine, CountsBar, StatusLine
 
 
 class CountingApp(FloorwatchApp):
@@ -441,3 +442,59 @@ def test_help_names_keys_as_people_write_them():
     assert "?" in text and "/" in text and "PgDn" in text
     assert "question_mark" not in text and "pagedown" not in text
     assert text.count("Enter") == 1
+
+
+def as_user(messages: list, user: str, role: str, teams: list[str] | None = None) -> list:
+    """The stream as an authenticating hub sends it: its hello names the user."""
+    hello = {**messages[0], "user": user, "role": role, "teams": teams}
+    return [hello, *messages[1:]]
+
+
+def footer_keys(app: FloorwatchApp) -> set[str]:
+    return {binding.key for _, binding, enabled, _ in app.screen.active_bindings.values()
+            if enabled}
+
+
+async def test_a_viewer_board_is_read_only_and_says_whose_it_is():
+    feed = ReplayFeed(as_user(hub_stream(), "vic", "viewer", ["north"]))
+    app = make_app(feed)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, feed)
+        header = app.screen.query_one(CountsBar).render().plain
+        assert header.startswith(" floorwatch  vic · viewer · read-only ")
+        assert not {"a", "s"} & footer_keys(app)
+        call = board_of(app).order[0]
+        await pilot.press("a", "s")
+        await pilot.press("enter")
+        await settle(pilot, feed)
+        assert isinstance(app.screen, DetailScreen)
+        assert not {"a", "s", "n", "l", "w", "b"} & footer_keys(app)
+        await pilot.press("a", "n", "l", "b")
+        await pilot.pause()
+        # nothing asked of the hub, no modal opened; coaching asks for no history either
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert "Request barge" not in {c.title for c in app.get_system_commands(app.screen)}
+        await pilot.press("3")
+        await settle(pilot, feed)
+        # a request that gets past the keys (a message from anywhere) is said no to here
+        app.post_message(FloorScreen.RequestAction(call, "barge"))
+        await pilot.pause()
+        assert feed.sent == []
+
+
+async def test_a_lead_may_ack_and_note_but_not_barge():
+    feed = ReplayFeed(as_user(hub_stream(), "lee", "lead", ["north", "south"]))
+    app = make_app(feed)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot, feed)
+        header = app.screen.query_one(CountsBar).render().plain
+        assert header.startswith(" floorwatch  lee · lead  ")
+        assert {"a", "s"} <= footer_keys(app)
+        await pilot.press("enter")
+        await settle(pilot, feed)
+        keys = footer_keys(app)
+        assert {"a", "s", "n"} <= keys and not {"l", "w", "b"} & keys
+        await pilot.press("b")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert not any(m["type"] == "action" for m in feed.sent)

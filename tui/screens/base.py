@@ -17,11 +17,13 @@ from textual.screen import Screen
 from textual.widgets import DataTable
 
 from feeds.floor.reader import FloorReader
-from feeds.floor.view import FlagView, Frame
+from feeds.floor.view import FeedStatus, FlagView, Frame
 from tui.widgets import AlertLine, CountsBar, StatusLine
 
 #: The counts bar changes with every flag on a busy floor: it is redrawn once a second.
 COUNTS_EVERY_S = 1.0
+#: The hub request each screen action sends: offered only to a role that may send it.
+ACTION_REQUESTS = {"ack": "ack", "snooze": "snooze", "note": "note", "control": "action"}
 
 
 class FloorScreen(Screen):
@@ -75,10 +77,24 @@ class FloorScreen(Screen):
     def __init__(self, floor: FloorReader) -> None:
         super().__init__()
         self.floor = floor
+        self.status = FeedStatus()
         self._counted_at = float("-inf")  # wall time the counts bar was last updated
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A read-only role is offered nothing it may not do: the keys are off and gone
+        from the footer (the hub would refuse the request anyway)."""
+        request = ACTION_REQUESTS.get(action)
+        return request is None or self.status.may(request)
 
     def show_frame(self, frame: Frame, wall: float, full: bool) -> None:
         """Apply one frame; `full` means the screen missed frames and must redraw from scratch."""
+        changed = (frame.status.user, frame.status.role) != (self.status.user, self.status.role)
+        self.status = frame.status
+        if changed:
+            self.refresh_bindings()  # the hub said who this is: offer what they may do
+        if changed or full:
+            for bar in self.query(CountsBar):
+                bar.who = frame.status
         if full or wall - self._counted_at >= COUNTS_EVERY_S:
             self._counted_at = wall
             for bar in self.query(CountsBar):
