@@ -31,10 +31,13 @@ build: $(BUILT)
 demo: $(BUILT)
 	$(BIN)/floorwatch demo
 
-#: What the tests drive besides Python: the OpenSSH client and tmux (tests/remote).
+#: What the tests drive besides Python (tests/remote): the OpenSSH client and tmux for
+#: `floorwatch ssh`; Debian's Chromium for `floorwatch web`, and tesseract to read its
+#: screenshots.
 tools:
 	@command -v ssh >/dev/null && command -v ssh-keygen >/dev/null && command -v tmux >/dev/null \
-		|| (apt-get update -qq && apt-get install -y -qq openssh-client tmux)
+		&& command -v chromium >/dev/null && command -v tesseract >/dev/null \
+		|| (apt-get update -qq && apt-get install -y -qq openssh-client tmux chromium tesseract-ocr)
 
 test: $(BUILT) tools
 	$(BIN)/ruff check feeds tui tests benchmarks setup.py

@@ -46,34 +46,10 @@ from feeds.hub.store import Store, default_path
 from feeds.sim.demo import DemoFloor, print_flags
 from feeds.sim.generator import DEMO_EPOCH, expected_episodes, floor_messages, plan_floor
 from feeds.sim.simulate import simulate
+from tui.options import DEFAULT_HUB, positive_float, positive_int
+from tui.remote.commands import add_ssh, add_web
 
-DEFAULT_HUB = "ws://127.0.0.1:8765"
 DEFAULT_PUBLISH = "ws://127.0.0.1:8765/publish"
-
-
-# --- argument types --------------------------------------------------------------------
-
-
-def positive_int(text: str) -> int:
-    """argparse type: a whole number >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
 
 
 def _version() -> str:
@@ -93,7 +69,7 @@ def build_parser(prog: str = "floorwatch") -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in (_add_replay, _add_generate, _add_config, _add_hub, _add_user, _add_audit,
-                _add_simulate, _add_demo, _add_watch, _add_ssh):
+                _add_simulate, _add_demo, _add_watch, add_ssh, add_web):
         add(sub)
     return parser
 
@@ -479,54 +455,6 @@ def _run_watch(args: argparse.Namespace) -> int:
                       user=args.user or getpass.getuser(), token=find_token(args.token),
                       ca=args.ca)
     FloorwatchApp(feed, config=config, theme=args.theme, export_dir=args.export_dir).run()
-    return 0
-
-
-def _add_ssh(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser(
-        "ssh", help="serve the board over SSH to users with keys (floorwatch user add-key)",
-        description="An SSH server whose every session is the board of the hub at --hub, "
-        "as the user whose key logged in: their teams, their role. Keys only; a terminal "
-        "is required. The host key is made on first start and kept.")
-    parser.add_argument("--hub", default=DEFAULT_HUB, help=f"the hub (default {DEFAULT_HUB})")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=2222)
-    parser.add_argument("--db", help=f"the hub's SQLite file (default {default_path()})")
-    parser.add_argument("--host-key", metavar="FILE",
-                        help="the server's private host key (default: "
-                        f"{data_dir() / 'ssh_host_ed25519_key'}, made if missing)")
-    parser.add_argument("--login-timeout", type=positive_float, default=30.0, metavar="S")
-    parser.add_argument("--idle-timeout", type=positive_float, default=12 * 3600.0,
-                        metavar="S", help="end a session with no key pressed for S s "
-                        "(default 12 h: watching without typing is normal)")
-    parser.add_argument("--max-sessions", type=positive_int, default=50, metavar="N")
-    parser.add_argument("--max-per-minute", type=positive_int, default=10, metavar="N",
-                        help="new connections one address may make a minute (default 10)")
-    parser.set_defaults(func=_run_ssh)
-
-
-def _run_ssh(args: argparse.Namespace) -> int:
-    import logging
-
-    from tui.remote.ssh import Limits, Server, serve
-
-    try:
-        hub = hub_url(args.hub, "/subscribe")
-    except ValueError as exc:
-        print(f"floorwatch ssh: error: {exc}", file=sys.stderr)
-        return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    store = Store(args.db or default_path())
-    limits = Limits(args.login_timeout, args.idle_timeout, args.max_sessions,
-                    args.max_per_minute)
-    try:
-        asyncio.run(serve(Server(hub, store, limits), args.host, args.port,
-                          Path(args.host_key) if args.host_key else None))
-    except OSError as exc:
-        print(f"floorwatch ssh: error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        store.close()
     return 0
 
 

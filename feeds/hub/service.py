@@ -37,10 +37,7 @@ async def run_hub(host: str, port: int, db: str | None, config: Config, *, auth:
             where = local_token_path()
             store.run_sync(partial(put_user, name=f"{getpass.getuser()}@local", role="admin",
                                    teams=None, token=local_token(where)))
-        context = None
-        if tls is not None:  # wss://: the certificate chain and its key
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.load_cert_chain(*tls)
+        context = server_tls(*tls) if tls is not None else None
         async with running_hub(hub, host, port, tls=context) as server:
             print(f"floorwatch hub on {server_url(server, tls=context is not None)}  "
                   f"(publish: /publish, subscribe: /subscribe, health: /healthz; "
@@ -57,3 +54,10 @@ async def run_hub(host: str, port: int, db: str | None, config: Config, *, auth:
             await stop.wait()
     finally:
         store.close()
+
+
+def server_tls(cert: str, key: str) -> ssl.SSLContext:
+    """A server's TLS (wss://, https://): its PEM certificate chain and private key."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context

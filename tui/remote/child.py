@@ -25,6 +25,12 @@ from collections.abc import Callable
 HANGUP_GRACE_S = 2.0
 
 
+def board_command(hub: str) -> list[str]:
+    """The board of `hub`, as whoever FLOORWATCH_TOKEN names (never on the command line,
+    where any user of the machine could read it)."""
+    return [sys.executable, "-m", "tui.cli", "watch", hub]
+
+
 def _take_terminal() -> None:  # in the child, after fork: fd 0 is the pty's slave
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
@@ -47,9 +53,8 @@ class Child:
         env.update(TERM=term or "xterm-256color", FLOORWATCH_TOKEN=token)
         try:
             self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "tui.cli", "watch", hub,
-                stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True,
-                preexec_fn=_take_terminal)
+                *board_command(hub), stdin=slave, stdout=slave, stderr=slave, env=env,
+                start_new_session=True, preexec_fn=_take_terminal)
         finally:
             os.close(slave)
         os.set_blocking(master, False)
@@ -90,19 +95,26 @@ class Child:
             fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
 
     async def stop(self) -> None:
-        """End the child and all it started: HUP to its process group, KILL if it stays."""
-        proc = self.proc
-        if proc is not None and proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGHUP)
-            try:
-                await asyncio.wait_for(proc.wait(), HANGUP_GRACE_S)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                await proc.wait()
+        """End the child and all it started."""
+        if self.proc is not None:
+            await end_group(self.proc)
         if self.master >= 0:
             with contextlib.suppress(ValueError, OSError):
                 asyncio.get_running_loop().remove_reader(self.master)
             os.close(self.master)
             self.master = -1
+
+
+async def end_group(proc: asyncio.subprocess.Process) -> None:
+    """End a session's process and all it started (it leads its own process group):
+    HUP, then KILL if it is still there after `HANGUP_GRACE_S`."""
+    if proc.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGHUP)
+    try:
+        await asyncio.wait_for(proc.wait(), HANGUP_GRACE_S)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        await proc.wait()

@@ -14,7 +14,6 @@ import asyncio
 import logging
 import os
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -25,6 +24,7 @@ from feeds.core.paths import data_dir
 from feeds.hub.auth import close_session, keys_of, new_token, open_session
 from feeds.hub.store import Store
 from tui.remote.child import Child
+from tui.remote.limits import PerMinute
 
 log = logging.getLogger("floorwatch.ssh")
 
@@ -48,17 +48,16 @@ class Server:
     store: Store
     limits: Limits = field(default_factory=Limits)
     sessions: int = 0
-    _recent: dict[str, deque[float]] = field(default_factory=dict)
+    _recent: PerMinute = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._recent = PerMinute(self.limits.per_address_per_minute)
 
     def admit(self, address: str) -> str | None:
         """Why a new connection from `address` is refused, or None."""
-        now = time.monotonic()
-        seen = self._recent.setdefault(address, deque())
-        while seen and now - seen[0] > 60:
-            seen.popleft()
-        if len(seen) >= self.limits.per_address_per_minute:
+        if self._recent.full(address):
             return f"more than {self.limits.per_address_per_minute} connections a minute"
-        seen.append(now)
+        self._recent.add(address)
         if self.sessions >= self.limits.max_sessions:
             return f"the server's {self.limits.max_sessions} sessions are all in use"
         return None
