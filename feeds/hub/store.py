@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import queue
 import sqlite3
 import threading
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from feeds.core.paths import data_dir
+
+log = logging.getLogger("floorwatch.store")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -131,8 +134,10 @@ class Store:
                 op, future = item
                 try:
                     value, error = op(db), None
-                except sqlite3.Error as exc:
+                except Exception as exc:  # the caller's to handle; the thread serves on
                     value, error = None, exc
+                    if future is None:  # a queued write nobody waits for: say it failed
+                        log.error("store: a write failed: %s", exc)
                 if future is not None:
                     results.append((future, value, error))
             db.execute("COMMIT")

@@ -18,11 +18,10 @@ from tui.remote.limits import PerMinute
 
 async def signed_in(site: dict) -> str:
     """The session cookie a sign-in with the lead's token gets."""
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"{site['url']}/?token={site['token']}",
-                            allow_redirects=False) as reply:
-            assert reply.status == 303 and reply.headers["Location"] == "/"
-            return reply.cookies["floorwatch_session"].value
+    async with aiohttp.ClientSession() as http, http.get(
+            f"{site['url']}/?token={site['token']}", allow_redirects=False) as reply:
+        assert reply.status == 303 and reply.headers["Location"] == "/"
+        return reply.cookies["floorwatch_session"].value
 
 
 def socket(site: dict, cookie: str | None, origin: str | None = "own") -> connect:

@@ -18,10 +18,10 @@ from tui.app import FloorwatchApp
 from tui.board import Board
 from tui.plot import LevelPlot
 from tui.screens.alerts import AlertsScreen
+from tui.screens.base import FloorScreen
 from tui.screens.board import RESORT_S, BoardScreen
 from tui.screens.detail import DetailScreen
 from tui.screens.modals import ConfirmScreen, EndedCallScreen, HelpScreen, bindings_table
-from tui.screens.base import FloorScreen
 from tui.widgets import AlertLine, CountsBar, StatusLine
 
 
