@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import random
 import socket
+import subprocess
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -157,3 +158,13 @@ def stalled_subscriber(url: str) -> connect:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect((host, int(port)))
     return connect(url + "/subscribe", sock=sock, max_queue=1, max_size=None)
+
+
+def self_signed(tmp_path: Path) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1 (its own CA), made by the openssl CLI."""
+    cert, key = tmp_path / "hub.pem", tmp_path / "hub.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    return str(cert), str(key)

@@ -12,23 +12,14 @@ import pytest
 
 from feeds.client.credentials import find_token
 from feeds.client.subscriber import FeedClient
+from tests.hubkit import self_signed
 
 FLOORWATCH = str(Path(sys.executable).parent / "floorwatch")
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 
 
-def _certificate(tmp_path: Path) -> tuple[str, str]:
-    """A self-signed certificate for 127.0.0.1 (its own CA), made by the openssl CLI."""
-    cert, key = tmp_path / "hub.pem", tmp_path / "hub.key"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True, timeout=60)
-    return str(cert), str(key)
-
-
 async def test_a_hub_with_a_certificate_serves_wss_to_clients_that_trust_it(tmp_path):
-    cert, key = _certificate(tmp_path)
+    cert, key = self_signed(tmp_path)
     hub = await asyncio.create_subprocess_exec(
         FLOORWATCH, "hub", "--port", "0", "--db", str(tmp_path / "hub.db"),
         "--tls-cert", cert, "--tls-key", key,

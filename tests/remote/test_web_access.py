@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import subprocess
 
 import aiohttp
@@ -12,6 +13,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from tests.hubkit import self_signed
 from tests.remote.conftest import FW, boards_of, free_port, until
 from tui.remote.limits import PerMinute
 
@@ -113,3 +115,24 @@ def test_failures_are_counted_a_minute_per_address_and_forgotten():
     now[0] = 61.0
     assert not limit.full("a")
     assert limit._seen == {}  # a quiet address costs nothing
+
+
+async def test_with_a_certificate_it_serves_https_and_the_cookie_is_secure(floor, tmp_path):
+    cert, key = self_signed(tmp_path)
+    port = free_port()
+    floor["server"]("web-tls", "web", "--hub", floor["hub"], "--port", str(port), "--db",
+                    floor["db"], "--tls-cert", cert, "--tls-key", key)
+    url = f"https://127.0.0.1:{port}"
+    trust = ssl.create_default_context(cafile=cert)
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{url}/?token={floor['token']}", ssl=trust,
+                            allow_redirects=False) as reply:
+            assert reply.status == 303
+            assert "Secure" in reply.headers["Set-Cookie"]
+        async with http.get(f"{url}/", ssl=trust, headers={
+                "Cookie": f"floorwatch_session={reply.cookies['floorwatch_session'].value}"}
+                ) as page:
+            assert f'"wss://127.0.0.1:{port}/ws"' in await page.text()
+    with pytest.raises(aiohttp.ClientConnectorCertificateError):  # untrusted: no way in
+        async with aiohttp.ClientSession() as http, http.get(url + "/"):
+            pass
