@@ -31,13 +31,16 @@ build: $(BUILT)
 demo: $(BUILT)
 	$(BIN)/floorwatch demo
 
-#: What the tests drive besides Python (tests/remote): the OpenSSH client and tmux for
-#: `floorwatch ssh`; Debian's Chromium for `floorwatch web`, and tesseract to read its
-#: screenshots.
+#: What the tests drive besides Python: the OpenSSH client and tmux for `floorwatch ssh`;
+#: Debian's Chromium for `floorwatch web`, and tesseract to read its screenshots
+#: (tests/remote); espeak-ng and sox to make real speech for the audio analysis
+#: (tests/sources).
 tools:
 	@command -v ssh >/dev/null && command -v ssh-keygen >/dev/null && command -v tmux >/dev/null \
 		&& command -v chromium >/dev/null && command -v tesseract >/dev/null \
-		|| (apt-get update -qq && apt-get install -y -qq openssh-client tmux chromium tesseract-ocr)
+		&& command -v espeak-ng >/dev/null && command -v sox >/dev/null \
+		|| (apt-get update -qq && apt-get install -y -qq openssh-client tmux chromium \
+			tesseract-ocr espeak-ng sox)
 
 test: $(BUILT) tools
 	$(BIN)/ruff check feeds tui tests benchmarks setup.py

@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import signal
 import socket
 import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -168,3 +170,21 @@ def self_signed(tmp_path: Path) -> tuple[str, str]:
                     "-keyout", str(key), "-out", str(cert)],
                    check=True, capture_output=True, timeout=60)
     return str(cert), str(key)
+
+
+FLOORWATCH = str(Path(sys.executable).parent / "floorwatch")
+
+
+async def start_hub_process(db: Path) -> tuple[asyncio.subprocess.Process, str]:
+    """`floorwatch hub` as a process on a free port; its URL."""
+    hub = await asyncio.create_subprocess_exec(
+        FLOORWATCH, "hub", "--port", "0", "--db", str(db),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    line = (await asyncio.wait_for(hub.stdout.readline(), 30)).decode()
+    assert line.startswith("floorwatch hub on ws://127.0.0.1:"), line
+    return hub, line.split()[3]
+
+
+async def stop_hub_process(hub: asyncio.subprocess.Process) -> int:
+    hub.send_signal(signal.SIGINT)
+    return await asyncio.wait_for(hub.wait(), 30)

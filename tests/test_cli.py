@@ -36,7 +36,8 @@ def test_parser_lists_every_command_with_a_function() -> None:
     parser = build_parser()
     commands = next(a for a in parser._actions if a.dest == "command").choices
     assert list(commands) == ["replay", "generate", "config", "hub", "user", "audit", "simulate",
-                              "demo", "watch", "ssh", "web"]
+                              "demo", "watch", "ssh", "web", "analyze",
+                              "gateway"]
     for name, sub in commands.items():
         assert callable(sub.get_default("func")), name
 

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
-import sys
-from pathlib import Path
 
 from websockets.asyncio.client import connect
 
@@ -15,27 +12,11 @@ from feeds.client.subscriber import FeedClient
 from feeds.core.recording import write_recording
 from feeds.sim.demo import DemoFloor
 from feeds.sim.generator import floor_messages
-from tests.hubkit import replay_flags
-
-FLOORWATCH = str(Path(sys.executable).parent / "floorwatch")
-
-
-async def _start_hub(db: Path) -> tuple[asyncio.subprocess.Process, str]:
-    hub = await asyncio.create_subprocess_exec(
-        FLOORWATCH, "hub", "--port", "0", "--db", str(db),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    line = (await asyncio.wait_for(hub.stdout.readline(), 30)).decode()
-    assert line.startswith("floorwatch hub on ws://127.0.0.1:"), line
-    return hub, line.split()[3]
-
-
-async def _stop(hub: asyncio.subprocess.Process) -> int:
-    hub.send_signal(signal.SIGINT)
-    return await asyncio.wait_for(hub.wait(), 30)
+from tests.hubkit import FLOORWATCH, replay_flags, start_hub_process, stop_hub_process
 
 
 async def test_hub_and_simulate_processes_stream_json_calls_and_flags(tmp_path):
-    hub, url = await _start_hub(tmp_path / "hub.db")
+    hub, url = await start_hub_process(tmp_path / "hub.db")
     try:
         # the hub wrote this machine's admin token; a client here finds it by itself
         async with connect(url + "/subscribe", max_size=None, max_queue=None,
@@ -57,7 +38,7 @@ async def test_hub_and_simulate_processes_stream_json_calls_and_flags(tmp_path):
         assert kinds["hello"] == kinds["snapshot"] == 1
         assert kinds["call_start"] >= 1
     finally:
-        assert await _stop(hub) == 0
+        assert await stop_hub_process(hub) == 0
 
 
 async def test_replay_to_publishes_a_recording_with_the_same_flags(tmp_path):
@@ -66,7 +47,7 @@ async def test_replay_to_publishes_a_recording_with_the_same_flags(tmp_path):
     write_recording(recording, messages)
     expected = replay_flags(messages)
     assert expected
-    hub, url = await _start_hub(tmp_path / "hub.db")
+    hub, url = await start_hub_process(tmp_path / "hub.db")
     try:
         async with FeedClient(url + "/subscribe", token=find_token()) as client:
             stream = client.messages()
@@ -86,7 +67,7 @@ async def test_replay_to_publishes_a_recording_with_the_same_flags(tmp_path):
         assert sorted((f["id"], f["state"], f["t"]) for f in flags) == sorted(
             (f["id"], f["state"], f["t"]) for f in expected)
     finally:
-        assert await _stop(hub) == 0
+        assert await stop_hub_process(hub) == 0
 
 
 async def test_demo_floor_shows_calls_in_progress_and_an_intervene_flag(tmp_path):

@@ -46,7 +46,8 @@ from feeds.hub.store import Store, default_path
 from feeds.sim.demo import DemoFloor, print_flags
 from feeds.sim.generator import DEMO_EPOCH, expected_episodes, floor_messages, plan_floor
 from feeds.sim.simulate import simulate
-from tui.options import DEFAULT_HUB, positive_float, positive_int
+from tui.audio_commands import add_analyze, add_gateway
+from tui.options import DEFAULT_HUB, add_token_option, positive_float, positive_int
 from tui.remote.commands import add_ssh, add_web
 
 DEFAULT_PUBLISH = "ws://127.0.0.1:8765/publish"
@@ -69,7 +70,8 @@ def build_parser(prog: str = "floorwatch") -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in (_add_replay, _add_generate, _add_config, _add_hub, _add_user, _add_audit,
-                _add_simulate, _add_demo, _add_watch, add_ssh, add_web):
+                _add_simulate, _add_demo, _add_watch, add_ssh, add_web, add_analyze,
+                add_gateway):
         add(sub)
     return parser
 
@@ -94,17 +96,8 @@ def _add_replay(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--config", metavar="FILE", help="thresholds TOML (floorwatch config)")
     parser.add_argument("--to", metavar="URL", help="publish to a hub instead "
                         "(e.g. ws://127.0.0.1:8765/publish); paced by --speed unless --fast")
-    _add_token_option(parser)
+    add_token_option(parser)
     parser.set_defaults(func=_run_replay)
-
-
-def _add_token_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--token", metavar="TOKEN",
-                        help="the hub's token for you (default: $FLOORWATCH_TOKEN, else the "
-                        "token a hub on this machine wrote for this user)")
-    parser.add_argument("--ca", metavar="FILE",
-                        help="for a wss:// hub: trust the certificates in this PEM file "
-                        "(default: the system's)")
 
 
 def _run_replay(args: argparse.Namespace) -> int:
@@ -346,7 +339,7 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
                         help="send JSON text frames instead of MessagePack")
     parser.add_argument("--to", default=DEFAULT_PUBLISH, metavar="URL",
                         help=f"the hub's publish URL (default {DEFAULT_PUBLISH})")
-    _add_token_option(parser)
+    add_token_option(parser)
     parser.set_defaults(func=_run_simulate)
 
 
@@ -437,7 +430,7 @@ def _add_watch(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--team", action="append", metavar="T",
                         help="watch only this team (repeat for more)")
     parser.add_argument("--config", metavar="FILE", help="TOML config (alerts.bell, alerts.notify)")
-    _add_token_option(parser)
+    add_token_option(parser)
     _add_ui_options(parser)
     parser.set_defaults(func=_run_watch)
 

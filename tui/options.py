@@ -27,3 +27,12 @@ def positive_float(text: str) -> float:
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
     return value
+
+
+def add_token_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--token", metavar="TOKEN",
+                        help="the hub's token for you (default: $FLOORWATCH_TOKEN, else the "
+                        "token a hub on this machine wrote for this user)")
+    parser.add_argument("--ca", metavar="FILE",
+                        help="for a wss:// hub: trust the certificates in this PEM file "
+                        "(default: the system's)")

@@ -208,6 +208,20 @@ def print_reply(prog: str) -> Callable[[Message], None]:
     return show
 
 
+async def publish(messages: Iterable[Message], url: str, speed: float | None, prog: str,
+                  binary: bool = True, token: str | None = None,
+                  ca: str | None = None) -> tuple[int, int]:
+    """Publish messages to a hub, paced at `speed` × their event time (None: at once);
+    the hub's errors and control requests are reported on stderr as `prog`. Returns
+    (messages sent, messages the hub rejected)."""
+    pacer = Pacer(speed) if speed is not None else None
+    async with Publisher(url, binary, print_reply(prog), on_problem=print_problem(prog),
+                         token=token, ca=ca) as publisher:
+        sent = await play(publisher, messages,
+                          pacer.wait if pacer is not None else (lambda t: 0.0))
+    return sent, publisher.errors
+
+
 async def replay_to(path: str, url: str, speed: float | None, binary: bool,
                     token: str | None = None, ca: str | None = None) -> int:
     """Publish a recording to a hub; bad records are reported on stderr and skipped."""
@@ -223,12 +237,8 @@ async def replay_to(path: str, url: str, speed: float | None, binary: bool,
             else:
                 yield record.message
 
-    pacer = Pacer(speed) if speed is not None else None
-    async with Publisher(url, binary, print_reply("floorwatch replay"),
-                         on_problem=print_problem("floorwatch replay"),
-                         token=token, ca=ca) as publisher:
-        sent = await play(publisher, messages(),
-                          pacer.wait if pacer is not None else (lambda t: 0.0))
+    sent, rejected = await publish(messages(), url, speed, "floorwatch replay", binary,
+                                   token, ca)
     print(f"floorwatch replay: published {sent} messages to {url}, skipped {skipped}, "
-          f"{publisher.errors} rejected by the hub", file=sys.stderr)
+          f"{rejected} rejected by the hub", file=sys.stderr)
     return 0

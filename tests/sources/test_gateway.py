@@ -1,0 +1,220 @@
+"""`floorwatch gateway` as platforms use it: real processes (hub, gateway), a Twilio-format
+client and an AudioHook-format client written here, a subscriber on the hub."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import subprocess
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from feeds.client.credentials import find_token
+from feeds.client.subscriber import FeedClient
+from tests.hubkit import FLOORWATCH, start_hub_process, stop_hub_process
+from tests.speech import Line, Speech, Turn
+
+KEY = "test-gateway-key"
+RANT = "I have been waiting for this refund for weeks and nobody has ever called me back."
+
+
+@pytest.fixture(scope="module")
+def distress_call(speech: Speech, tmp_path_factory: pytest.TempPathFactory
+                  ) -> tuple[bytes, bytes, float, float]:
+    """μ-law bytes of each track of a call whose customer is distressed from `change` to
+    `calm` seconds."""
+    turns = speech.conversation(0.5, 22.0)
+    change = at = turns[-1].at + speech.seconds(turns[-1]) + 0.6
+    for text in [RANT, "This is the third time I have had to explain all of this to you."]:
+        turns.append(Turn("customer", at, text, gain_db=9.0, cents=450))
+        at += speech.seconds(turns[-1]) + 0.4
+    turns += speech.conversation(at + 0.3, at + 14.0)
+    path = speech.call("gateway-distress", turns, Line(bleed_db=-30.0, noise_db=-55.0))
+    out = tmp_path_factory.mktemp("ulaw")
+    tracks = []
+    for channel in ("1", "2"):
+        raw = out / f"{channel}.ul"
+        subprocess.run(["sox", str(path), "-t", "raw", "-e", "u-law", "-c", "1", str(raw),
+                        "remix", channel], check=True)
+        tracks.append(raw.read_bytes())
+    return tracks[0], tracks[1], change, at
+
+
+@pytest.fixture
+async def floor(tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
+    """A hub and a gateway publishing to it, as processes: (hub URL, gateway URL)."""
+    hub, url = await start_hub_process(tmp_path / "hub.db")
+    gateway = await asyncio.create_subprocess_exec(
+        FLOORWATCH, "gateway", "--to", url, "--port", "0", "--key", KEY,
+        "--stall-timeout", "2", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        line = (await asyncio.wait_for(gateway.stdout.readline(), 30)).decode()
+        assert line.startswith("floorwatch gateway on http://127.0.0.1:"), line
+        yield url, line.split()[3]
+    finally:
+        if gateway.returncode is None:
+            gateway.terminate()
+            await asyncio.wait_for(gateway.wait(), 30)
+        assert await stop_hub_process(hub) == 0
+
+
+async def twilio_stream(base: str, customer: bytes, agent: bytes, speed: float,
+                        params: dict, stop: bool = True) -> None:
+    """Stream two μ-law tracks as Twilio does, `speed` times faster than real time."""
+    async with connect(base.replace("http", "ws") + "/twilio") as ws:
+        await ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
+        await ws.send(json.dumps({"event": "start", "sequenceNumber": "1", "start": {
+            "streamSid": "MZ1", "callSid": "CA-test", "tracks": ["inbound", "outbound"],
+            "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
+            "customParameters": params}, "streamSid": "MZ1"}))
+        chunks = min(len(customer), len(agent)) // 160
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        for k in range(chunks):
+            for track, audio in (("inbound", customer), ("outbound", agent)):
+                await ws.send(json.dumps({"event": "media", "streamSid": "MZ1", "media": {
+                    "track": track, "chunk": str(k + 1), "timestamp": str(k * 20),
+                    "payload": base64.b64encode(audio[k * 160:(k + 1) * 160]).decode()}}))
+            if k % 10 == 9:
+                await asyncio.sleep(max(0.0, began + (k + 1) * 0.02 / speed - loop.time()))
+        if stop:
+            await ws.send(json.dumps({"event": "stop", "stop": {"callSid": "CA-test"}}))
+
+
+async def _watch(url: str, until: str, call: str, limit_s: float = 60.0) -> list[dict]:
+    """The hub's messages about `call` until a flag of rule `until` (or call_end)."""
+    seen: list[dict] = []
+    async with FeedClient(url + "/subscribe", token=find_token()) as client:
+        stream = client.messages()
+        async with asyncio.timeout(limit_s):
+            while True:
+                msg = await anext(stream)
+                if msg.get("call") == call:
+                    seen.append(msg)
+                    if msg.get("rule") == until or msg["type"] == "call_end":
+                        return seen
+
+
+async def test_a_twilio_stream_at_10x_gives_the_flags_at_the_right_event_times(
+        floor, distress_call) -> None:
+    url, base = floor
+    customer, agent, change, calm = distress_call
+    watcher = asyncio.create_task(_watch(url, "deescalated", "c-twilio"))
+    await asyncio.sleep(0.5)
+    await twilio_stream(base, customer, agent, 10.0, {
+        "agent": "a7", "team": "billing", "call": "c-twilio", "key": KEY})
+    seen = await watcher
+    start = next(m for m in seen if m["type"] == "call_start")
+    assert start["agent"] == "a7" and start["team"] == "billing"
+    flags = [(m["rule"], round(m["t"] - start["t"], 2)) for m in seen
+             if m["type"] == "flag" and m["state"] == "raised"]
+    assert [rule for rule, _ in flags] == ["customer_distress", "deescalated"], seen[-3:]
+    assert change < flags[0][1] <= change + 5.0
+    assert calm < flags[1][1] < calm + 10.0
+    samples = [m for m in seen if m["type"] == "sample"]
+    assert all(b["t"] - a["t"] == pytest.approx(0.25) for a, b in pairwise(samples))
+
+
+async def test_garbage_and_stalls_close_one_stream_not_the_others(floor, distress_call) -> None:
+    _, base = floor
+    customer, agent, _, _ = distress_call
+    good = asyncio.create_task(twilio_stream(base, customer[:8000 * 8], agent[:8000 * 8], 4.0,
+                                             {"agent": "a1", "team": "t", "call": "good",
+                                              "key": KEY}))
+    async with connect(base.replace("http", "ws") + "/twilio") as bad:
+        await bad.send(json.dumps({"event": "start", "start": {
+            "callSid": "CA-bad", "customParameters": {"agent": "a", "team": "t", "key": KEY}}}))
+        await bad.send("{not json")
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(bad.recv(), 10)
+    assert closed.value.rcvd.code == 1008 and "not JSON" in closed.value.rcvd.reason
+    async with connect(base.replace("http", "ws") + "/twilio") as stalled:
+        await stalled.send(json.dumps({"event": "start", "start": {
+            "callSid": "CA-stall", "customParameters": {"agent": "a", "team": "t", "key": KEY}}}))
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(stalled.recv(), 10)
+    assert "stalled" in closed.value.rcvd.reason
+    async with connect(base.replace("http", "ws") + "/twilio") as stranger:
+        await stranger.send(json.dumps({"event": "start", "start": {
+            "callSid": "CA-x", "customParameters": {"agent": "a", "team": "t"}}}))
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(stranger.recv(), 10)
+    assert "unauthorized" in closed.value.rcvd.reason
+    await asyncio.wait_for(good, 30)
+    status = json.loads(_http(base + "/status")[1])
+    assert status["closed_with_error"] == 3 and status["dropped"] == 0
+
+
+def _http(url: str, body: object | None = None, key: str | None = KEY) -> tuple[int, str]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers={"X-API-KEY": key} if key else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+async def test_cti_events_for_a_streamed_call(floor, distress_call) -> None:
+    url, base = floor
+    customer, agent, _, _ = distress_call
+    watcher = asyncio.create_task(_watch(url, "hold_long", "c-hold"))
+    await asyncio.sleep(0.5)
+    streaming = asyncio.create_task(twilio_stream(
+        base, customer * 4, agent * 4, 40.0,
+        {"agent": "a2", "team": "t", "call": "c-hold", "key": KEY}, stop=False))
+    await asyncio.sleep(1.0)
+    assert _http(base + "/events", {"type": "event", "call": "c-hold",
+                                    "event": "hold_start"}) == (200, '{"accepted": 1}')
+    assert _http(base + "/events", {"type": "event", "call": "nope", "event": "hold_end"}
+                 )[0] == 404
+    assert _http(base + "/events", {"type": "event", "call": "c-hold", "event": "fly"}
+                 )[0] == 400
+    assert _http(base + "/events", {"type": "event", "call": "c-hold"}, key="wrong")[0] == 401
+    seen = await watcher
+    streaming.cancel()
+    hold = next(m for m in seen if m.get("event") == "hold_start")
+    flag = seen[-1]
+    assert flag["rule"] == "hold_long" and flag["t"] - hold["t"] == pytest.approx(120, abs=1)
+
+
+async def test_an_audiohook_session(floor) -> None:
+    url, base = floor
+    watcher = asyncio.create_task(_watch(url, "", "conv-1", 30))
+    await asyncio.sleep(0.5)
+    headers = {"X-API-KEY": KEY, "Audiohook-Session-Id": "s-1"}
+    async with connect(base.replace("http", "ws") + "/audiohook",
+                       additional_headers=headers) as ws:
+        await ws.send(json.dumps({
+            "version": "2", "type": "open", "seq": 1, "serverseq": 0, "id": "s-1",
+            "position": "PT0S", "parameters": {
+                "organizationId": "o", "conversationId": "conv-1",
+                "participant": {"id": "p", "ani": "+15550001111"},
+                "media": [{"type": "audio", "format": "PCMU", "rate": 8000,
+                           "channels": ["external", "internal"]}],
+                "customConfig": {"agent": "a3", "team": "t"}}}))
+        opened = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert opened["type"] == "opened" and opened["clientseq"] == 1
+        for _ in range(100):
+            await ws.send(bytes([0xFF]) * 320)
+        await ws.send(json.dumps({"version": "2", "type": "ping", "seq": 2, "serverseq": 1,
+                                  "id": "s-1", "position": "PT2S", "parameters": {}}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "pong"
+        await ws.send(json.dumps({"version": "2", "type": "close", "seq": 3, "serverseq": 2,
+                                  "id": "s-1", "position": "PT2S",
+                                  "parameters": {"reason": "end"}}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "closed"
+    seen = await watcher
+    assert seen[0]["type"] == "call_start" and seen[0]["agent"] == "a3"
+    assert seen[-1]["type"] == "call_end" and seen[-1]["t"] - seen[0]["t"] == pytest.approx(2.0)
+    with pytest.raises(InvalidStatus) as refused:  # no key, no session
+        await connect(base.replace("http", "ws") + "/audiohook")
+    assert refused.value.response.status_code == 401
