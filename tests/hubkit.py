@@ -175,10 +175,10 @@ def self_signed(tmp_path: Path) -> tuple[str, str]:
 FLOORWATCH = str(Path(sys.executable).parent / "floorwatch")
 
 
-async def start_hub_process(db: Path) -> tuple[asyncio.subprocess.Process, str]:
-    """`floorwatch hub` as a process on a free port; its URL."""
+async def start_hub_process(db: Path, port: int = 0) -> tuple[asyncio.subprocess.Process, str]:
+    """`floorwatch hub` as a process on `port` (0: a free one); its URL."""
     hub = await asyncio.create_subprocess_exec(
-        FLOORWATCH, "hub", "--port", "0", "--db", str(db),
+        FLOORWATCH, "hub", "--port", str(port), "--db", str(db),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     line = (await asyncio.wait_for(hub.stdout.readline(), 30)).decode()
     assert line.startswith("floorwatch hub on ws://127.0.0.1:"), line

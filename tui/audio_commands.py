@@ -142,4 +142,8 @@ def _run_gateway(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
+    except HubRefused as exc:
+        print(f"{prog}: error: {exc} (give a producer's token: --token or "
+              f"$FLOORWATCH_TOKEN)", file=sys.stderr)
+        return 1
     return 0

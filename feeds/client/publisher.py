@@ -78,6 +78,15 @@ class Publisher:
         if self._ws is not None:
             await self._ws.close()
 
+    async def until_refused(self) -> HubRefused:
+        """Wait for the one failure retrying cannot mend: the hub refusing who we are."""
+        if self._task is None:
+            raise RuntimeError("the publisher is not running")
+        await asyncio.shield(self._task)
+        if self.refused is None:
+            raise RuntimeError("the publisher stopped")
+        return self.refused
+
     def _problem(self, exc: Exception) -> Exception | None:
         """Every failure but a refusal of who we are is worth retrying (the backoff caps
         the cost); remember why."""

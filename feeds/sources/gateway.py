@@ -33,6 +33,7 @@ from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, WSMsgType, web
 
+from feeds.client.credentials import HubRefused
 from feeds.client.publisher import Publisher
 from feeds.core.protocol import Message, ProtocolError, validate
 from feeds.hub.auth import bearer
@@ -96,7 +97,7 @@ class Gateway:
         await self.outbox.drain(5.0)
         sender.cancel()
         for task in [sender, *self._tasks]:
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, HubRefused):
                 await task
         await self._http.close()
         await self.publisher.__aexit__(None, None, None)
@@ -234,6 +235,9 @@ class Gateway:
                 accepted.append(validate(item, frozenset({"event"})))
             except ProtocolError as exc:
                 raise web.HTTPBadRequest(text=f"{where}{exc.detail}\n") from None
+        for item in accepted:
+            if item["event"] in ("hold_start", "hold_end"):
+                self.streams.live[item["call"]].on_hold = item["event"] == "hold_start"
         self.outbox.put(accepted)
         return web.json_response({"accepted": len(accepted)})
 
@@ -274,7 +278,8 @@ def _show(item: object, key: str) -> str:
 
 async def serve(gateway: Gateway, host: str, port: int,
                 ready: Callable[[int], None] | None = None) -> None:
-    """Run until cancelled; `ready` gets the bound port."""
+    """Run until cancelled; `ready` gets the bound port. HubRefused if the hub will not
+    take this gateway's token (retrying would not help: the operator must act)."""
     runner = web.AppRunner(gateway.app(), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -283,6 +288,6 @@ async def serve(gateway: Gateway, host: str, port: int,
     if ready is not None:
         ready(bound)
     try:
-        await asyncio.Event().wait()
+        raise await gateway.publisher.until_refused()
     finally:
         await runner.cleanup()

@@ -39,6 +39,8 @@ class LiveCall:
             if isinstance(value, str) and value:
                 self.started[key] = value
         self.ended = False
+        #: On hold (the CTI said so): the agent's channel carries hold music, not the agent.
+        self.on_hold = False
 
     @property
     def now(self) -> float:
@@ -62,4 +64,9 @@ class LiveCall:
 
     def _analyse(self, ready: tuple[np.ndarray, np.ndarray]) -> list[Message]:
         customer, agent = ready
-        return self.analyzer.feed(customer, agent) if len(customer) else []
+        out = self.analyzer.feed(customer, agent) if len(customer) else []
+        if self.on_hold:
+            for msg in out:
+                if msg["type"] == "sample":
+                    msg["agent_db"] = msg["agent_pitch"] = None
+        return out

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
+import socket
 import subprocess
 import urllib.error
 import urllib.request
@@ -14,11 +16,14 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from feeds.client.credentials import find_token
+from feeds.client.credentials import auth_headers, find_token
 from feeds.client.subscriber import FeedClient
+from feeds.core.paths import local_token_path
+from feeds.hub.auth import local_token
 from tests.hubkit import FLOORWATCH, start_hub_process, stop_hub_process
 from tests.speech import Line, Speech, Turn
 
@@ -48,21 +53,29 @@ def distress_call(speech: Speech, tmp_path_factory: pytest.TempPathFactory
     return tracks[0], tracks[1], change, at
 
 
+@contextlib.asynccontextmanager
+async def gateway_to(url: str, *args: str) -> AsyncIterator[str]:
+    """`floorwatch gateway` publishing to `url`, as a process; its base URL."""
+    gateway = await asyncio.create_subprocess_exec(
+        FLOORWATCH, "gateway", "--to", url, "--port", "0", "--key", KEY, *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        line = (await asyncio.wait_for(gateway.stdout.readline(), 30)).decode()
+        assert line.startswith("floorwatch gateway on http://127.0.0.1:"), line
+        yield line.split()[3]
+    finally:
+        gateway.terminate()
+        await asyncio.wait_for(gateway.wait(), 30)
+
+
 @pytest.fixture
 async def floor(tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
     """A hub and a gateway publishing to it, as processes: (hub URL, gateway URL)."""
     hub, url = await start_hub_process(tmp_path / "hub.db")
-    gateway = await asyncio.create_subprocess_exec(
-        FLOORWATCH, "gateway", "--to", url, "--port", "0", "--key", KEY,
-        "--stall-timeout", "2", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
-        line = (await asyncio.wait_for(gateway.stdout.readline(), 30)).decode()
-        assert line.startswith("floorwatch gateway on http://127.0.0.1:"), line
-        yield url, line.split()[3]
+        async with gateway_to(url, "--stall-timeout", "2") as base:
+            yield url, base
     finally:
-        if gateway.returncode is None:
-            gateway.terminate()
-            await asyncio.wait_for(gateway.wait(), 30)
         assert await stop_hub_process(hub) == 0
 
 
@@ -184,6 +197,10 @@ async def test_cti_events_for_a_streamed_call(floor, distress_call) -> None:
     hold = next(m for m in seen if m.get("event") == "hold_start")
     flag = seen[-1]
     assert flag["rule"] == "hold_long" and flag["t"] - hold["t"] == pytest.approx(120, abs=1)
+    samples = [m for m in seen if m["type"] == "sample"]
+    assert any(m["agent_db"] is not None for m in samples if m["t"] < hold["t"])
+    # on hold, the agent's channel is hold music, not the agent: no agent levels
+    assert all(m["agent_db"] is None for m in samples if m["t"] > hold["t"] + 0.5)
 
 
 async def test_an_audiohook_session(floor) -> None:
@@ -218,3 +235,97 @@ async def test_an_audiohook_session(floor) -> None:
     with pytest.raises(InvalidStatus) as refused:  # no key, no session
         await connect(base.replace("http", "ws") + "/audiohook")
     assert refused.value.response.status_code == 401
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_a_hub_that_is_down_loses_no_call(tmp_path: Path, distress_call) -> None:
+    """The gateway holds what it measured while the hub is away (dropping the oldest
+    samples past its buffer, counted, never a call's start or end) and delivers it."""
+    customer, agent, _, _ = distress_call
+    port = _free_port()
+    local_token(local_token_path())  # what the hub will accept from this machine, made now
+    async with gateway_to(f"ws://127.0.0.1:{port}", "--buffer", "40") as base:
+        stream = asyncio.create_task(twilio_stream(
+            base, customer[:8000 * 20], agent[:8000 * 20], 10.0,
+            {"agent": "a4", "team": "t", "call": "c-away", "key": KEY}, stop=False))
+        await asyncio.wait_for(stream, 30)
+        status = json.loads(_http(base + "/status")[1])
+        assert status["sent"] == 0 and status["queued"] == 40 and status["dropped"] == 41
+        hub, url = await start_hub_process(tmp_path / "hub.db", port)
+        try:
+            async with FeedClient(url + "/subscribe", token=find_token()) as client:
+                messages = client.messages()
+                async with asyncio.timeout(30):
+                    while True:
+                        msg = await anext(messages)
+                        if msg["type"] == "snapshot" and msg["calls"]:
+                            break
+                        if msg.get("call") == "c-away":
+                            break
+            status = json.loads(_http(base + "/status")[1])
+            assert status["queued"] == 0 and status["sent"] == 40 + 1  # and the call_start
+        finally:
+            assert await stop_hub_process(hub) == 0
+
+
+async def test_control_requests_are_posted_to_the_platform(tmp_path: Path,
+                                                            distress_call) -> None:
+    """A supervisor's barge on a streamed call reaches the telephony side as a POST."""
+    received: asyncio.Queue[dict] = asyncio.Queue()
+
+    async def control(request: web.Request) -> web.Response:
+        await received.put(await request.json())
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/control", control)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    control_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/control"
+    customer, agent, _, _ = distress_call
+    hub, url = await start_hub_process(tmp_path / "hub.db")
+    try:
+        async with gateway_to(url, "--control-url", control_url) as base:
+            streaming = asyncio.create_task(twilio_stream(
+                base, customer, agent, 1.0,
+                {"agent": "a5", "team": "t", "call": "c-barge", "key": KEY}, stop=False))
+            async with connect(url + "/subscribe",
+                               additional_headers=auth_headers(find_token())) as ws:
+                await ws.send(json.dumps({"type": "subscribe", "teams": None}))
+                async with asyncio.timeout(20):
+                    while "c-barge" not in await ws.recv():
+                        pass
+                await ws.send(json.dumps({"type": "action", "call": "c-barge",
+                                          "action": "barge"}))
+                posted = await asyncio.wait_for(received.get(), 20)
+            streaming.cancel()
+        assert posted["type"] == "control" and posted["call"] == "c-barge"
+        assert posted["action"] == "barge" and posted["by"]
+    finally:
+        await runner.cleanup()
+        assert await stop_hub_process(hub) == 0
+
+
+async def test_a_gateway_the_hub_refuses_stops_and_says_why(tmp_path: Path) -> None:
+    hub, url = await start_hub_process(tmp_path / "hub.db")
+    try:
+        gateway = await asyncio.create_subprocess_exec(
+            FLOORWATCH, "gateway", "--to", url, "--port", "0", "--key", KEY,
+            "--token", "fw_not-a-token", stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE)
+        try:
+            assert await asyncio.wait_for(gateway.wait(), 30) == 1
+        finally:
+            if gateway.returncode is None:
+                gateway.kill()
+                await gateway.wait()
+        assert b"--token or $FLOORWATCH_TOKEN" in await gateway.stderr.read()
+    finally:
+        assert await stop_hub_process(hub) == 0
