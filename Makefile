@@ -6,7 +6,7 @@ BUILT := $(VENV)/.built
 #: The compiled detection core: every feeds module with a .pxd (setup.py, feeds/core/compiled.py).
 CORE := $(wildcard feeds/core/*.pxd) $(patsubst %.pxd,%.py,$(wildcard feeds/core/*.pxd))
 
-.PHONY: demo test build bench clean tools
+.PHONY: demo test build bench bench-tools clean tools
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -47,13 +47,19 @@ test: $(BUILT) tools
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
-bench: $(BUILT)
+#: What bench_audio compares the analysis with (not needed to use or test floorwatch).
+bench-tools: $(BUILT) tools
+	$(BIN)/pip install -q -r benchmarks/requirements-audio.txt
+
+bench: $(BUILT) bench-tools
 	$(BIN)/python benchmarks/bench_detect.py
 	$(BIN)/python benchmarks/bench_hub.py
 	$(BIN)/python benchmarks/bench_tui.py
 	$(BIN)/python benchmarks/bench_bandwidth.py
 	$(BIN)/python benchmarks/bench_soak.py
 	$(BIN)/python benchmarks/bench_ssh.py
+	$(BIN)/python -W ignore benchmarks/bench_audio.py
+	$(BIN)/python benchmarks/bench_gateway.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache snapshot_report.html build feeds/core/*.c feeds/core/*.so feeds/core/compiled_from.json

@@ -126,7 +126,10 @@ def _run_gateway(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
-    key = args.key or os.environ.get("FLOORWATCH_GATEWAY_KEY") or local_token(gateway_key_path())
+    if args.key or os.environ.get("FLOORWATCH_GATEWAY_KEY"):
+        key, told = args.key or os.environ["FLOORWATCH_GATEWAY_KEY"], "the key given"
+    else:
+        key, told = local_token(gateway_key_path()), f"the key in {gateway_key_path()}"
     options = GatewayOptions(key=key, twilio_auth_token=args.twilio_auth_token,
                              public_url=args.public_url, control_url=args.control_url,
                              max_streams=args.max_streams, stall_s=args.stall_timeout,
@@ -135,7 +138,7 @@ def _run_gateway(args: argparse.Namespace) -> int:
 
     def ready(port: int) -> None:
         print(f"floorwatch gateway on http://{args.host}:{port} (/twilio, /audiohook, "
-              f"POST /events) -> {url}", flush=True)
+              f"POST /events) -> {url}; platforms present {told}", flush=True)
 
     try:
         asyncio.run(serve(gateway, args.host, args.port, ready))

@@ -43,11 +43,17 @@ def _alaw_table() -> np.ndarray:
 
 ULAW = _ulaw_table()
 ALAW = _alaw_table()
+ULAW_SILENCE = 0xFF  # the μ-law code of 0
 
 
 def ulaw(data: bytes) -> np.ndarray:
     """G.711 μ-law bytes (Twilio's `audio/x-mulaw`, AudioHook's PCMU) as float32."""
     return ULAW[np.frombuffer(data, dtype=np.uint8)]
+
+
+def ulaw_codes(data: bytes) -> np.ndarray:
+    """μ-law bytes as codes (no copy), for decoding later in bulk: `ULAW[codes]`."""
+    return np.frombuffer(data, dtype=np.uint8)
 
 
 def alaw(data: bytes) -> np.ndarray:

@@ -77,6 +77,8 @@ class Gateway:
         self.streams = Streams()
         self._tasks: set[asyncio.Task] = set()
         self._http: ClientSession | None = None
+        self._heard: dict[web.WebSocketResponse, float] = {}  # when each stream last spoke
+        self._stalled: dict[web.WebSocketResponse, str] = {}
 
     # --- the server --------------------------------------------------------------------
 
@@ -90,13 +92,15 @@ class Gateway:
     async def _running(self, app: web.Application) -> Any:
         await self.publisher.__aenter__()
         sender = asyncio.get_running_loop().create_task(self.outbox.run())
+        watchdog = asyncio.get_running_loop().create_task(self._watchdog())
         self._http = ClientSession(timeout=ClientTimeout(total=5))
         yield
         for call in list(self.streams.live.values()):
             self.outbox.put(call.end("gateway stopped"))
         await self.outbox.drain(5.0)
         sender.cancel()
-        for task in [sender, *self._tasks]:
+        watchdog.cancel()
+        for task in [sender, watchdog, *self._tasks]:
             with contextlib.suppress(asyncio.CancelledError, HubRefused):
                 await task
         await self._http.close()
@@ -164,16 +168,17 @@ class Gateway:
                      on_binary: Callable[[bytes], list[Message]] | None,
                      replies: list[dict] | None = None,
                      farewell: Callable[[str], dict] | None = None) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(max_msg_size=MAX_FRAME, receive_timeout=self.options.stall_s)
+        # No permessage-deflate: base64 audio barely compresses, and inflating every
+        # 20 ms chunk costs more than the rest of its handling.
+        ws = web.WebSocketResponse(max_msg_size=MAX_FRAME, compress=False)
         await ws.prepare(request)
         self.streams.opened += 1
         began, reason, ok = time.monotonic(), "stream ended", True
+        clock = asyncio.get_running_loop().time
         try:
             while True:
-                try:
-                    frame = await ws.receive()
-                except TimeoutError:
-                    raise StreamError(f"stalled: no frame for {self.options.stall_s:g} s") from None
+                self._heard[ws] = clock()
+                frame = await ws.receive()
                 if frame.type == WSMsgType.TEXT:
                     out = on_text(frame.data)
                 elif frame.type == WSMsgType.BINARY and on_binary is not None:
@@ -182,6 +187,8 @@ class Gateway:
                     raise StreamError("binary frames are not part of this protocol")
                 elif frame.type == WSMsgType.ERROR:
                     raise StreamError(f"connection error: {ws.exception()}")
+                elif ws in self._stalled:
+                    raise StreamError(self._stalled[ws])
                 else:  # closed by the platform
                     break
                 self._publish(stream.call, out)
@@ -195,8 +202,11 @@ class Gateway:
             if farewell is not None and not ws.closed:
                 with contextlib.suppress(ConnectionError, RuntimeError):
                     await ws.send_json(farewell(str(exc)))
-            await ws.close(code=1008, message=str(exc)[:120].encode())
+            if ws not in self._stalled:
+                await ws.close(code=1008, message=str(exc)[:120].encode())
         finally:
+            self._heard.pop(ws, None)
+            self._stalled.pop(ws, None)
             call = stream.call
             if call is not None:
                 self._publish(call, stream.end(reason))
@@ -204,10 +214,28 @@ class Gateway:
             counts = call.pair.counts.describe() if call is not None else "no call"
             (log.info if ok else log.warning)(
                 "%s stream from %s: call %s, %.1f s, %s: %s", kind, request.remote,
-                call.call if call else "-", time.monotonic() - began, counts, reason)
+                call.call if call else "-", time.monotonic() - began, counts,
+                call.end_reason if call else reason)
         if not ws.closed:
             await ws.close()
         return ws
+
+    async def _watchdog(self) -> None:
+        """Close the streams silent for `stall_s` (one timer for all, not one per frame)."""
+        stall = self.options.stall_s
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(min(1.0, stall / 4))
+            now = loop.time()
+            for ws, heard in list(self._heard.items()):
+                if now - heard > stall and ws not in self._stalled:
+                    self._stalled[ws] = reason = f"stalled: no frame for {stall:g} s"
+                    self._spawn(ws.close(code=1008, message=reason.encode()))
+
+    def _spawn(self, work: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _publish(self, call: LiveCall | None, messages: list[Message]) -> None:
         if call is not None and not call.ended:
@@ -253,9 +281,7 @@ class Gateway:
         if msg["type"] == "error":
             log.warning("hub error %s: %s", msg.get("code"), msg.get("detail"))
         elif msg["type"] == "control":
-            task = asyncio.get_running_loop().create_task(self._control(msg))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._control(msg))
 
     async def _control(self, msg: Message) -> None:
         url = self.options.control_url

@@ -13,7 +13,7 @@ import numpy as np
 
 from feeds.core.protocol import Message
 from feeds.sources.analysis import CallAnalyzer, Settings
-from feeds.sources.codec import RATE
+from feeds.sources.codec import RATE, ULAW, ULAW_SILENCE
 from feeds.sources.tracks import TrackPair
 
 CUSTOMER, AGENT = 0, 1
@@ -27,11 +27,14 @@ class StreamError(ValueError):
 
 class LiveCall:
     def __init__(self, call: str, start: float, agent: str, team: str,
-                 settings: Settings | None = None, **fields: Any) -> None:
+                 settings: Settings | None = None, coded: bool = False, **fields: Any) -> None:
+        """`coded`: audio comes as μ-law codes (uint8), decoded once per interval."""
         self.call = call
         self.t0 = start
-        self.pair = TrackPair()
         self.analyzer = CallAnalyzer(call, start, settings)
+        self.coded = coded
+        self.pair = TrackPair(batch=self.analyzer.interval,
+                              silence=np.full(1, ULAW_SILENCE, np.uint8) if coded else None)
         self.started: Message = {"type": "call_start", "call": call, "t": round(start, 3),
                                  "agent": agent, "team": team}
         for key in CALL_FIELDS:
@@ -39,6 +42,7 @@ class LiveCall:
             if isinstance(value, str) and value:
                 self.started[key] = value
         self.ended = False
+        self.end_reason = ""
         #: On hold (the CTI said so): the agent's channel carries hold music, not the agent.
         self.on_hold = False
 
@@ -58,13 +62,18 @@ class LiveCall:
         if self.ended:
             return []
         self.ended = True
+        self.end_reason = reason
         out = self._analyse(self.pair.flush()) + self.analyzer.finish()
         out.append({"type": "call_end", "call": self.call, "t": self.now, "reason": reason})
         return out
 
     def _analyse(self, ready: tuple[np.ndarray, np.ndarray]) -> list[Message]:
         customer, agent = ready
-        out = self.analyzer.feed(customer, agent) if len(customer) else []
+        if not len(customer):
+            return []
+        if self.coded:
+            customer, agent = ULAW[customer], ULAW[agent]
+        out = self.analyzer.feed(customer, agent)
         if self.on_hold:
             for msg in out:
                 if msg["type"] == "sample":

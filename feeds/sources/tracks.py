@@ -40,8 +40,9 @@ class Counts:
 
 
 class _Track:
-    def __init__(self, party: int) -> None:
+    def __init__(self, party: int, silence: np.ndarray) -> None:
         self.party = party
+        self.silence = silence  # one sample of silence in the track's coding
         self.parts: list[np.ndarray] = []  # contiguous audio from the cursor on
         self.end = 0  # position after the contiguous audio
         self.early: dict[int, np.ndarray] = {}
@@ -85,7 +86,7 @@ class _Track:
             stop = min(pos, min(self.early, default=pos))
             if stop > self.end:
                 counts.gap_samples[self.party] += stop - self.end
-                self._append(np.zeros(stop - self.end, dtype=np.float32))
+                self._append(np.repeat(self.silence, stop - self.end))
             self._settle(counts)
         self._settle(counts)
 
@@ -97,12 +98,20 @@ class _Track:
 
 
 class TrackPair:
-    """The customer's and the agent's tracks of one live call, in samples at 8 kHz."""
+    """The customer's and the agent's tracks of one live call, in samples at 8 kHz.
 
-    def __init__(self, reorder_s: float = 0.5) -> None:
-        self.tracks = (_Track(0), _Track(1))
+    Audio is handed on `batch` samples at a time (the analysis interval: per 20 ms chunk
+    the bookkeeping would cost more than the measuring), in the tracks' own coding:
+    float samples, or μ-law codes (`silence` 0xFF) decoded once per batch by the caller.
+    """
+
+    def __init__(self, reorder_s: float = 0.5, batch: int = 1,
+                 silence: np.ndarray | None = None) -> None:
+        silence = np.zeros(1, np.float32) if silence is None else silence
+        self.tracks = (_Track(0, silence), _Track(1, silence))
         self.cursor = 0
         self.reorder = round(reorder_s * RATE)
+        self.batch = batch
         self.counts = Counts()
 
     def put(self, party: int, pos: int, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -129,13 +138,16 @@ class TrackPair:
                    + [at + len(audio) for t in self.tracks for at, audio in t.early.items()])
         for track in self.tracks:
             track.fill_to(lead, self.counts)
-        return self._ready(lead)
+        return self._ready(lead, whole=True)
 
-    def _ready(self, upto: int) -> tuple[np.ndarray, np.ndarray]:
+    def _ready(self, upto: int, whole: bool = False) -> tuple[np.ndarray, np.ndarray]:
         n = upto - self.cursor
+        if not whole:
+            n -= n % self.batch
         if n <= 0:
-            empty = np.zeros(0, dtype=np.float32)
+            empty = self.tracks[0].silence[:0]
             return empty, empty
+        upto = self.cursor + n
         self.cursor = upto
         customer, agent = (track.take(n) for track in self.tracks)
         return customer, agent

@@ -20,7 +20,7 @@ from typing import Any
 
 from feeds.core.protocol import Message
 from feeds.sources.analysis import Settings
-from feeds.sources.codec import ulaw
+from feeds.sources.codec import ulaw_codes
 from feeds.sources.live import AGENT, CALL_FIELDS, CUSTOMER, LiveCall, StreamError
 
 TRACKS = {"inbound": CUSTOMER, "outbound": AGENT}
@@ -81,7 +81,7 @@ class TwilioStream:
         agent = _field(params, "agent", str, "start.customParameters")
         team = _field(params, "team", str, "start.customParameters")
         call = params.get("call") or _field(start, "callSid", str, "start")
-        self.call = LiveCall(str(call), self.clock(), agent, team, self.settings,
+        self.call = LiveCall(str(call), self.clock(), agent, team, self.settings, coded=True,
                              **{key: params.get(key) for key in CALL_FIELDS})
         return [self.call.started]
 
@@ -99,7 +99,7 @@ class TwilioStream:
             raise StreamError(f"media: bad timestamp or payload: {exc}") from None
         if not 0 <= ms <= MAX_TIMESTAMP_MS:
             raise StreamError(f"media.timestamp: {ms} ms is out of range")
-        return self.call.audio(TRACKS[track], ms * 8, ulaw(payload))
+        return self.call.audio(TRACKS[track], ms * 8, ulaw_codes(payload))
 
     def end(self, reason: str) -> list[Message]:
         return self.call.end(reason) if self.call is not None else []
