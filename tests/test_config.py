@@ -53,7 +53,8 @@ bell = false
     [
         ("[rules.hold_long]\nminutes = 2\n",
          "rules.hold_long.minutes: unknown key (expected one of: seconds, severity)"),
-        ("[rulez]\nx = 1\n", "rulez: unknown key (expected one of: alerts, baseline, rules)"),
+        ("[rulez]\nx = 1\n",
+         "rulez: unknown key (expected one of: alerts, audio, baseline, rules)"),
         ("[rules.hold_long]\nseconds = 'two minutes'\n",
          "rules.hold_long.seconds: expected a number > 0, got 'two minutes'"),
         ("[rules.hold_long]\nseconds = -5\n",

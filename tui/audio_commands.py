@@ -14,9 +14,11 @@ from pathlib import Path
 from feeds.client.address import hub_url
 from feeds.client.credentials import HubRefused, find_token
 from feeds.client.publisher import publish
+from feeds.core.config import Audio, ConfigError, load
 from feeds.core.paths import data_dir
 from feeds.core.recording import write_recording
 from feeds.hub.auth import local_token
+from feeds.sources.analysis import CallAnalyzer
 from feeds.sources.codec import AudioError, read_wav
 from feeds.sources.gateway import Gateway, GatewayOptions, serve
 from feeds.sources.recorded import call_messages, parse_channels
@@ -47,8 +49,25 @@ def add_analyze(sub: argparse._SubParsersAction) -> None:
     out.add_argument("--to", metavar="URL", help="publish to this hub instead")
     parser.add_argument("--speed", type=positive_float, metavar="X",
                         help="with --to: publish at X times real time (default: at once)")
+    _add_config_option(parser)
     add_token_option(parser)
     parser.set_defaults(func=_run_analyze)
+
+
+def _add_config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE",
+                        help="TOML file whose [audio] section changes how audio is measured "
+                        "(floorwatch config prints the defaults)")
+
+
+def _audio_settings(args: argparse.Namespace) -> Audio:
+    """The config's [audio] section, checked by building an analyzer with it."""
+    audio = load(args.config).audio
+    try:
+        CallAnalyzer("check", 0.0, audio)
+    except ValueError as exc:
+        raise ConfigError(f"{args.config}: {exc}") from None
+    return audio
 
 
 def _channels(text: str) -> tuple[int, int]:
@@ -64,10 +83,11 @@ def _run_analyze(args: argparse.Namespace) -> int:
     call = args.call or Path(args.file).name.removesuffix(".wav")
     try:
         url = hub_url(args.to, "/publish") if args.to else None
+        settings = _audio_settings(args)
         audio = read_wav(args.file)
         messages = call_messages(audio, call, args.agent, args.team, round(start, 3),
-                                 args.channels, name=args.file, agent_name=args.agent_name,
-                                 queue=args.queue)
+                                 args.channels, settings, name=args.file,
+                                 agent_name=args.agent_name, queue=args.queue)
         if url is None:
             count = write_recording(args.output, messages)
             target = args.output
@@ -110,6 +130,7 @@ def add_gateway(sub: argparse._SubParsersAction) -> None:
                         help="close a stream silent this long (default 10)")
     parser.add_argument("--buffer", type=positive_int, default=100_000, metavar="N",
                         help="messages held while the hub is away (default 100000)")
+    _add_config_option(parser)
     parser.set_defaults(func=_run_gateway)
 
 
@@ -133,7 +154,7 @@ def _run_gateway(args: argparse.Namespace) -> int:
     options = GatewayOptions(key=key, twilio_auth_token=args.twilio_auth_token,
                              public_url=args.public_url, control_url=args.control_url,
                              max_streams=args.max_streams, stall_s=args.stall_timeout,
-                             buffer=args.buffer)
+                             buffer=args.buffer, audio=_audio_settings(args))
     gateway = Gateway(url, options, token=find_token(args.token), ca=args.ca)
 
     def ready(port: int) -> None:

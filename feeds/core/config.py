@@ -117,10 +117,40 @@ class Alerts:
 
 
 @dataclass(frozen=True, slots=True)
+class Audio:
+    """How `analyze` and `gateway` measure call audio (docs/audio.md says how each is used).
+
+    interval_s: one sample per party per this much audio (a multiple of 0.01 s).
+    noise_margin_db: speech is this far over the channel's noise floor...
+    min_speech_dbfs: ...and over this level.
+    noise_window_s: the noise floor is the quietest moment of this much recent audio.
+    bleed_db: a frame is a party's speech only if no more than this under the other's.
+    hangover_s: a party keeps the floor through gaps this short (for double talk).
+    min_speech_s: less speech than this in an interval gives that party no level.
+    min_talk_over_s: shorter double talk is not reported at all.
+    f0_min_hz / f0_max_hz: the pitch range tracked.
+    yin_threshold: a dip of YIN's normalised difference under this is a period.
+    """
+
+    interval_s: float = 0.25
+    noise_margin_db: float = 12.0
+    min_speech_dbfs: float = -60.0
+    noise_window_s: float = 8.0
+    bleed_db: float = 15.0
+    hangover_s: float = 0.2
+    min_speech_s: float = 0.05
+    min_talk_over_s: float = 0.25
+    f0_min_hz: float = 60.0
+    f0_max_hz: float = 400.0
+    yin_threshold: float = 0.2
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     rules: Rules = field(default_factory=Rules)
     baseline: Baseline = field(default_factory=Baseline)
     alerts: Alerts = field(default_factory=Alerts)
+    audio: Audio = field(default_factory=Audio)
 
 
 DEFAULT = Config()
@@ -140,6 +170,11 @@ def _coerce(key: str, current: Any, value: Any) -> Any:
         return value
     if isinstance(current, int):
         raise ConfigError(f"{key}: expected a whole number, got {value!r}")
+    if key.endswith("_dbfs"):  # a level: 0 is full scale, everything else below it
+        if isinstance(value, bool) or not isinstance(value, int | float) or \
+                not -120 <= value <= 0:
+            raise ConfigError(f"{key}: expected a level from -120 to 0 dBFS, got {value!r}")
+        return float(value)
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         raise ConfigError(f"{key}: expected a number > 0, got {value!r}")
     return float(value)

@@ -19,11 +19,11 @@ so a 0.4 s "mm-hm" measures about 0.4 s, never the hangover on top.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
+from feeds.core.config import DEFAULT, Audio
 from feeds.core.protocol import Message
 from feeds.sources.codec import RATE
 from feeds.sources.pitch import Yin
@@ -31,28 +31,12 @@ from feeds.sources.pitch import Yin
 PARTIES = ("customer", "agent")
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """How call audio is measured; docs/audio.md explains each number."""
-
-    interval_s: float = 0.25
-    frame_s: float = 0.01
-    pitch_hop_frames: int = 2
-    pitch_window_s: float = 0.03
-    noise_margin_db: float = 12.0
-    min_speech_db: float = -60.0
-    bleed_db: float = 15.0
-    noise_window_s: float = 8.0
-    hangover_s: float = 0.2
-    min_speech_s: float = 0.05
-    min_voiced_frames: int = 2
-    min_talk_over_s: float = 0.25
-
-    def __post_init__(self) -> None:
-        frames = self.interval_s / self.frame_s
-        if abs(frames - round(frames)) > 1e-9 or frames < self.pitch_hop_frames:
-            raise ValueError(f"interval {self.interval_s} s is not a whole number of "
-                             f"frames of {self.frame_s} s")
+#: Fixed by the method rather than by taste: 10 ms energy frames, a 30 ms YIN window
+#: every 20 ms of speech, two voiced windows for an interval's pitch.
+FRAME_S = 0.01
+PITCH_HOP_FRAMES = 2
+PITCH_WINDOW_S = 0.03
+MIN_VOICED_FRAMES = 2
 
 
 class Overlap(NamedTuple):
@@ -118,15 +102,21 @@ class _Overlaps:
 class CallAnalyzer:
     """One call's two tracks (customer, agent) at 8 kHz, fed in any chunk sizes."""
 
-    def __init__(self, call: str, start: float, settings: Settings | None = None) -> None:
+    def __init__(self, call: str, start: float, settings: Audio = DEFAULT.audio) -> None:
+        """ValueError if `settings.interval_s` is not a whole number of frames."""
         self.call = call
         self.t0 = start
-        s = self.settings = settings or Settings()
-        self.frame = round(s.frame_s * RATE)
-        self.frames = round(s.interval_s / s.frame_s)
+        s = self.settings = settings
+        frames = s.interval_s / FRAME_S
+        if abs(frames - round(frames)) > 1e-6 or round(frames) < PITCH_HOP_FRAMES:
+            raise ValueError(f"audio.interval_s: expected a multiple of {FRAME_S} s of at "
+                             f"least {PITCH_HOP_FRAMES * FRAME_S} s, got {s.interval_s}")
+        self.frame = round(FRAME_S * RATE)
+        self.frames = round(frames)
         self.interval = self.frame * self.frames
-        self.hop = self.frame * s.pitch_hop_frames
-        self.yin = Yin(RATE, round(s.pitch_window_s * RATE))
+        self.hop = self.frame * PITCH_HOP_FRAMES
+        self.yin = Yin(RATE, round(PITCH_WINDOW_S * RATE), s.f0_min_hz, s.f0_max_hz,
+                       s.yin_threshold)
         #: Samples before the interval that its first pitch frames reach back to.
         self.context = self.yin.span - self.hop
         #: The interval being filled, after the `context` samples before it.
@@ -135,9 +125,9 @@ class CallAnalyzer:
         self._lows = np.full((max(1, round(s.noise_window_s / s.interval_s)), 2), np.inf)
         self._intervals = 0
         self._window = np.arange(self.yin.span)
-        self._overlaps = _Overlaps(round(s.hangover_s / s.frame_s),
-                                   round(s.min_talk_over_s / s.frame_s))
-        self._min_speech = max(1, round(s.min_speech_s / s.frame_s))
+        self._overlaps = _Overlaps(round(s.hangover_s / FRAME_S),
+                                   round(s.min_talk_over_s / FRAME_S))
+        self._min_speech = max(1, round(s.min_speech_s / FRAME_S))
         self.position = 0  # samples analysed so far, per track
 
     def feed(self, customer: np.ndarray, agent: np.ndarray) -> list[Message]:
@@ -172,7 +162,7 @@ class CallAnalyzer:
         self._lows[self._intervals % len(self._lows)] = np.partition(db, 2, axis=1)[:, 2]
         self._intervals += 1
         floor = self._lows.min(axis=0)
-        threshold = np.maximum(floor + s.noise_margin_db, s.min_speech_db)
+        threshold = np.maximum(floor + s.noise_margin_db, s.min_speech_dbfs)
         speech = (db > threshold[:, None]) & (db > db[::-1] - s.bleed_db)
         counts = speech.sum(axis=1)
         loud = [None, None]
@@ -194,7 +184,7 @@ class CallAnalyzer:
         result: list[float | None] = [None, None]
         if not (counts >= self._min_speech).any():
             return result
-        step = self.settings.pitch_hop_frames
+        step = PITCH_HOP_FRAMES
         # Pitch frame j ends where 10 ms frame (j + 1) * step - 1 ends; it counts if
         # that frame is speech.
         ends = speech[:, step - 1::step]
@@ -207,7 +197,7 @@ class CallAnalyzer:
             if hz == hz:  # not NaN: a voiced frame
                 voiced[party].append(hz)
         for party, values in enumerate(voiced):
-            if len(values) >= self.settings.min_voiced_frames:
+            if len(values) >= MIN_VOICED_FRAMES:
                 values.sort()
                 half = len(values) // 2
                 median = values[half] if len(values) % 2 else (values[half - 1] + values[half]) / 2
@@ -215,7 +205,7 @@ class CallAnalyzer:
         return result
 
     def _talk_over(self, ended: list[Overlap]) -> list[Message]:
-        frame_s = self.settings.frame_s
+        frame_s = FRAME_S
         return [{"type": "event", "call": self.call, "event": "talk_over",
                  "t": round(self.t0 + (o.known + 1) * frame_s, 3),
                  "by": PARTIES[o.by], "dur": round(o.frames * frame_s, 2)} for o in ended]

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from feeds.core.config import DEFAULT, Audio
 from feeds.core.protocol import Message
-from feeds.sources.analysis import Settings
 from feeds.sources.codec import RATE, Decimator, l16, ulaw
 from feeds.sources.live import AGENT, CALL_FIELDS, CUSTOMER, LiveCall, StreamError
 
@@ -64,7 +64,7 @@ class AudioHookStream:
     protocol messages for the hub out."""
 
     def __init__(self, clock: Callable[[], float] = time.time,
-                 settings: Settings | None = None) -> None:
+                 settings: Audio = DEFAULT.audio) -> None:
         self.clock = clock
         self.settings = settings
         self.call: LiveCall | None = None

@@ -109,7 +109,7 @@ FORMAT_NAMES = {PCM: "PCM", FLOAT: "IEEE float", ALAW_TAG: "A-law", ULAW_TAG: "Î
 
 
 @dataclass(frozen=True, slots=True)
-class Audio:
+class Decoded:
     """Decoded call audio: one float32 track per channel, at 8 kHz."""
 
     tracks: tuple[np.ndarray, ...]
@@ -121,7 +121,7 @@ class Audio:
         return len(self.tracks[0]) / RATE if self.tracks else 0.0
 
 
-def read_wav(path: str | Path) -> Audio:
+def read_wav(path: str | Path) -> Decoded:
     """A WAV file's channels at 8 kHz; `AudioError` says what is wrong with a bad file."""
     try:
         data = Path(path).read_bytes()
@@ -130,7 +130,7 @@ def read_wav(path: str | Path) -> Audio:
     return parse_wav(data, str(path))
 
 
-def parse_wav(data: bytes, name: str = "audio") -> Audio:
+def parse_wav(data: bytes, name: str = "audio") -> Decoded:
     if len(data) < 12 or data[:4] not in (b"RIFF", b"RIFX") or data[8:12] != b"WAVE":
         kind = "empty" if not data else "not a WAV file (no RIFF/WAVE header)"
         raise AudioError(f"{name}: {kind}")
@@ -173,7 +173,7 @@ def _pcm(body: bytes, width: int) -> np.ndarray:
     return (wide.view("<i4")[:, 0] / 2147483648.0).astype(np.float32)
 
 
-def _decode(fmt: bytes, body: bytes, name: str) -> Audio:
+def _decode(fmt: bytes, body: bytes, name: str) -> Decoded:
     if len(fmt) < 16:
         raise AudioError(f"{name}: the fmt chunk is {len(fmt)} bytes, too short")
     tag, channels, rate, _, _, bits = struct.unpack_from("<HHIIHH", fmt)
@@ -203,4 +203,4 @@ def _decode(fmt: bytes, body: bytes, name: str) -> Audio:
         raise AudioError(f"{name}: truncated: no complete audio frame")
     frames = flat[:usable].reshape(-1, channels)
     tracks = tuple(to_8k(np.ascontiguousarray(frames[:, i]), rate) for i in range(channels))
-    return Audio(tracks, rate, encoding)
+    return Decoded(tracks, rate, encoding)

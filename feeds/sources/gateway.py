@@ -35,6 +35,7 @@ from aiohttp import ClientSession, ClientTimeout, WSMsgType, web
 
 from feeds.client.credentials import HubRefused
 from feeds.client.publisher import Publisher
+from feeds.core.config import DEFAULT, Audio
 from feeds.core.protocol import Message, ProtocolError, validate
 from feeds.hub.auth import bearer
 from feeds.sources.audiohook import AudioHookStream
@@ -57,6 +58,7 @@ class GatewayOptions:
     max_streams: int = 1000
     stall_s: float = 10.0
     buffer: int = 100_000
+    audio: Audio = DEFAULT.audio
 
 
 @dataclass
@@ -147,12 +149,12 @@ class Gateway:
             return signed or (isinstance(key, str) and hmac.compare_digest(
                 key.encode(), self.options.key.encode()))
 
-        stream = TwilioStream(authorize)
+        stream = TwilioStream(authorize, settings=self.options.audio)
         return await self._serve(request, "twilio", stream, stream.receive, None)
 
     async def audiohook(self, request: web.Request) -> web.WebSocketResponse:
         self._admit()
-        stream = AudioHookStream()
+        stream = AudioHookStream(settings=self.options.audio)
         replies: list[dict] = []
 
         def text(data: str) -> list[Message]:

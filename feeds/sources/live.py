@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from feeds.core.config import DEFAULT, Audio
 from feeds.core.protocol import Message
-from feeds.sources.analysis import CallAnalyzer, Settings
+from feeds.sources.analysis import CallAnalyzer
 from feeds.sources.codec import RATE, ULAW, ULAW_SILENCE
 from feeds.sources.tracks import TrackPair
 
@@ -27,7 +28,7 @@ class StreamError(ValueError):
 
 class LiveCall:
     def __init__(self, call: str, start: float, agent: str, team: str,
-                 settings: Settings | None = None, coded: bool = False, **fields: Any) -> None:
+                 settings: Audio = DEFAULT.audio, coded: bool = False, **fields: Any) -> None:
         """`coded`: audio comes as μ-law codes (uint8), decoded once per interval."""
         self.call = call
         self.t0 = start

@@ -12,9 +12,10 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from feeds.core.config import DEFAULT, Audio
 from feeds.core.protocol import Message
-from feeds.sources.analysis import PARTIES, CallAnalyzer, Settings
-from feeds.sources.codec import RATE, Audio, AudioError
+from feeds.sources.analysis import PARTIES, CallAnalyzer
+from feeds.sources.codec import RATE, AudioError, Decoded
 
 CHUNK = 60 * RATE
 
@@ -29,8 +30,8 @@ def parse_channels(text: str) -> tuple[int, int]:
     return names.index("customer"), names.index("agent")
 
 
-def call_messages(audio: Audio, call: str, agent: str, team: str, start: float,
-                  channels: tuple[int, int] = (0, 1), settings: Settings | None = None,
+def call_messages(audio: Decoded, call: str, agent: str, team: str, start: float,
+                  channels: tuple[int, int] = (0, 1), settings: Audio = DEFAULT.audio,
                   name: str = "audio", **call_fields: str | None) -> Iterator[Message]:
     """The call's messages in event-time order; `call_fields` go into `call_start`
     (agent_name, queue, customer). AudioError at once if `audio` is not a call."""

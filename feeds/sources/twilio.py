@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from feeds.core.config import DEFAULT, Audio
 from feeds.core.protocol import Message
-from feeds.sources.analysis import Settings
 from feeds.sources.codec import ulaw_codes
 from feeds.sources.live import AGENT, CALL_FIELDS, CUSTOMER, LiveCall, StreamError
 
@@ -41,7 +41,7 @@ class TwilioStream:
     """One WebSocket from Twilio: `receive` each text frame, get protocol messages."""
 
     def __init__(self, authorize: Callable[[dict], bool] = lambda params: True,
-                 clock: Callable[[], float] = time.time, settings: Settings | None = None
+                 clock: Callable[[], float] = time.time, settings: Audio = DEFAULT.audio
                  ) -> None:
         self.authorize = authorize
         self.clock = clock

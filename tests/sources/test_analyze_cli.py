@@ -109,3 +109,22 @@ async def test_analyze_to_a_hub(shouting, tmp_path: Path) -> None:
         assert START + shout < flag["t"] <= START + shout + 5.0
     finally:
         assert await stop_hub_process(hub) == 0
+
+
+def test_the_audio_section_of_a_config(shouting, tmp_path: Path) -> None:
+    path, _ = shouting
+    config = tmp_path / "fw.toml"
+    config.write_text("[audio]\ninterval_s = 0.5\n")
+    out = tmp_path / "half.jsonl"
+    done = _run("analyze", str(path), "--config", str(config), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    samples = [json.loads(line) for line in out.read_text().splitlines()
+               if '"sample"' in line]
+    assert {s["dt"] for s in samples} == {0.5}
+    config.write_text("[audio]\ninterval_s = 0.333\n")
+    done = _run("analyze", str(path), "--config", str(config), "-o", str(out))
+    assert done.returncode == 2 and "audio.interval_s: expected a multiple of 0.01" in done.stderr
+    config.write_text("[audio]\nmin_speech_dbfs = 3\n")
+    done = _run("analyze", str(path), "--config", str(config), "-o", str(out))
+    assert done.returncode == 2
+    assert "audio.min_speech_dbfs: expected a level from -120 to 0 dBFS" in done.stderr

@@ -52,13 +52,16 @@ def test_a_calm_call_raises_nothing(speech: Speech, line: Line) -> None:
     assert all(dur < 1.0 for _, dur in talk_overs(messages))
 
 
-@pytest.mark.parametrize("line", [Line(), Line(ulaw=True, bleed_db=-30.0, noise_db=-55.0)],
-                         ids=["clean", "ulaw-bleed-noise"])
-def test_a_customer_who_gets_louder_and_higher_then_calms(speech: Speech, line: Line) -> None:
+@pytest.mark.parametrize(("line", "tempo"), [
+    (Line(), 1.0), (Line(ulaw=True, bleed_db=-30.0, noise_db=-55.0), 1.25)],
+    ids=["clean", "ulaw-bleed-noise-faster"])
+def test_a_customer_who_gets_louder_and_higher_then_calms(speech: Speech, line: Line,
+                                                          tempo: float) -> None:
+    """Louder (+9 dB), higher (+450 cents) and, in one case, 25 % faster (sox tempo)."""
     turns = speech.conversation(0.5, 30.0)
     change = at = after(speech, turns)
     for text in [RANT, "This is the third time I have had to explain all of this to you."]:
-        turns.append(Turn("customer", at, text, gain_db=9.0, cents=450))
+        turns.append(Turn("customer", at, text, gain_db=9.0, cents=450, tempo=tempo))
         at = after(speech, turns, 0.4)
     turns += speech.conversation(at + 0.3, at + 40.0)
     flags = raised(analyse(speech.call(f"distress-{id(line)}", turns, line)))
