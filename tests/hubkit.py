@@ -21,6 +21,8 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
+from feeds.client.credentials import find_token
+from feeds.client.subscriber import FeedClient
 from feeds.core.engine import Engine
 from feeds.core.protocol import Message, decode_frame, encode_like, validate
 from feeds.hub.server import Hub, running_hub, server_url
@@ -188,3 +190,15 @@ async def start_hub_process(db: Path, port: int = 0) -> tuple[asyncio.subprocess
 async def stop_hub_process(hub: asyncio.subprocess.Process) -> int:
     hub.send_signal(signal.SIGINT)
     return await asyncio.wait_for(hub.wait(), 30)
+
+
+@contextlib.asynccontextmanager
+async def watching(url: str) -> AsyncIterator[AsyncIterator[Message]]:
+    """The messages of every team a hub on this machine shows its admin, from after the
+    first snapshot on."""
+    async with FeedClient(url + "/subscribe", token=find_token()) as client:
+        stream = client.messages()
+        async with asyncio.timeout(30):
+            while (await anext(stream))["type"] != "snapshot":
+                pass
+        yield stream

@@ -12,7 +12,13 @@ from feeds.client.subscriber import FeedClient
 from feeds.core.recording import write_recording
 from feeds.sim.demo import DemoFloor
 from feeds.sim.generator import floor_messages
-from tests.hubkit import FLOORWATCH, replay_flags, start_hub_process, stop_hub_process
+from tests.hubkit import (
+    FLOORWATCH,
+    replay_flags,
+    start_hub_process,
+    stop_hub_process,
+    watching,
+)
 
 
 async def test_hub_and_simulate_processes_stream_json_calls_and_flags(tmp_path):
@@ -49,11 +55,7 @@ async def test_replay_to_publishes_a_recording_with_the_same_flags(tmp_path):
     assert expected
     hub, url = await start_hub_process(tmp_path / "hub.db")
     try:
-        async with FeedClient(url + "/subscribe", token=find_token()) as client:
-            stream = client.messages()
-            async with asyncio.timeout(30):
-                while (await anext(stream))["type"] != "snapshot":
-                    pass
+        async with watching(url) as stream:
             replay = await asyncio.create_subprocess_exec(
                 FLOORWATCH, "replay", str(recording), "--to", url + "/publish", "--fast",
                 stderr=asyncio.subprocess.PIPE)

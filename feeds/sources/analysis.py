@@ -103,7 +103,7 @@ class CallAnalyzer:
     """One call's two tracks (customer, agent) at 8 kHz, fed in any chunk sizes."""
 
     def __init__(self, call: str, start: float, settings: Audio = DEFAULT.audio) -> None:
-        """ValueError if `settings.interval_s` is not a whole number of frames."""
+        """ValueError naming the setting if `settings` cannot be measured with."""
         self.call = call
         self.t0 = start
         s = self.settings = settings
@@ -111,6 +111,12 @@ class CallAnalyzer:
         if abs(frames - round(frames)) > 1e-6 or round(frames) < PITCH_HOP_FRAMES:
             raise ValueError(f"audio.interval_s: expected a multiple of {FRAME_S} s of at "
                              f"least {PITCH_HOP_FRAMES * FRAME_S} s, got {s.interval_s}")
+        if not 40 <= s.f0_min_hz < s.f0_max_hz <= 1000:
+            raise ValueError(f"audio.f0_min_hz, f0_max_hz: expected 40 <= min < max <= 1000 "
+                             f"Hz, got {s.f0_min_hz} and {s.f0_max_hz}")
+        if not s.yin_threshold < 1:
+            raise ValueError(f"audio.yin_threshold: expected a number under 1, got "
+                             f"{s.yin_threshold}")
         self.frame = round(FRAME_S * RATE)
         self.frames = round(frames)
         self.interval = self.frame * self.frames

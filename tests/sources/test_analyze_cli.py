@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.client.credentials import find_token
-from feeds.client.subscriber import FeedClient
-from tests.hubkit import FLOORWATCH, start_hub_process, stop_hub_process
+from tests.hubkit import FLOORWATCH, start_hub_process, stop_hub_process, watching
 from tests.speech import Line, Speech, Turn
 
 START = 1_790_000_000.0
@@ -88,11 +86,7 @@ async def test_analyze_to_a_hub(shouting, tmp_path: Path) -> None:
     path, shout = shouting
     hub, url = await start_hub_process(tmp_path / "hub.db")
     try:
-        async with FeedClient(url + "/subscribe", token=find_token()) as client:
-            stream = client.messages()
-            async with asyncio.timeout(30):
-                while (await anext(stream))["type"] != "snapshot":
-                    pass
+        async with watching(url) as stream:
             analyze = await asyncio.create_subprocess_exec(
                 FLOORWATCH, "analyze", str(path), "--call", "live-1", "--agent", "a7",
                 "--team", "billing", "--start", str(START), "--to", url,

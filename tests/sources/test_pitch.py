@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from feeds.core.config import DEFAULT
 from feeds.sources.analysis import CallAnalyzer
 from feeds.sources.codec import read_wav
 from feeds.sources.pitch import Yin
@@ -53,3 +55,12 @@ def test_noise_and_silence_have_no_pitch() -> None:
     frames = np.concatenate([rng.normal(size=(20, yin.span)), np.zeros((5, yin.span))])
     assert np.isnan(yin(frames)).all()
     assert yin(np.empty((0, yin.span))).shape == (0,)
+
+
+@pytest.mark.parametrize(("change", "problem"), [
+    ({"interval_s": 0.005}, "audio.interval_s"), ({"f0_min_hz": 10.0}, "audio.f0_min_hz"),
+    ({"f0_min_hz": 300.0, "f0_max_hz": 200.0}, "f0_max_hz"),
+    ({"yin_threshold": 1.5}, "audio.yin_threshold")])
+def test_settings_that_cannot_be_measured_with_are_named(change: dict, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        CallAnalyzer("c", 0.0, replace(DEFAULT.audio, **change))
