@@ -18,7 +18,8 @@ FLOORWATCH = str(Path(sys.executable).parent / "floorwatch")
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 
 
-async def test_a_hub_with_a_certificate_serves_wss_to_clients_that_trust_it(tmp_path):
+async def test_a_hub_with_a_certificate_serves_wss_to_clients_that_trust_it(tmp_path,
+                                                                            monkeypatch):
     cert, key = self_signed(tmp_path)
     hub = await asyncio.create_subprocess_exec(
         FLOORWATCH, "hub", "--port", "0", "--db", str(tmp_path / "hub.db"),
@@ -47,6 +48,13 @@ async def test_a_hub_with_a_certificate_serves_wss_to_clients_that_trust_it(tmp_
                 while (msg := await anext(stream)).get("state") != "reconnecting":
                     assert msg["type"] == "status", msg
             assert "CERTIFICATE_VERIFY_FAILED" in msg["detail"]
+        # $FLOORWATCH_CA does what --ca does (how the ssh and web servers' boards get it)
+        monkeypatch.setenv("FLOORWATCH_CA", cert)
+        async with FeedClient(url + "/subscribe", token=find_token()) as client:
+            stream = client.messages()
+            async with asyncio.timeout(20):
+                while (msg := await anext(stream))["type"] != "snapshot":
+                    assert msg.get("state") != "reconnecting", msg
     finally:
         hub.terminate()
         await asyncio.wait_for(hub.wait(), 30)

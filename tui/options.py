@@ -35,4 +35,4 @@ def add_token_option(parser: argparse.ArgumentParser) -> None:
                         "token a hub on this machine wrote for this user)")
     parser.add_argument("--ca", metavar="FILE",
                         help="for a wss:// hub: trust the certificates in this PEM file "
-                        "(default: the system's)")
+                        "(default: $FLOORWATCH_CA, else the system's)")

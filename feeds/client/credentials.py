@@ -33,10 +33,11 @@ def find_token(explicit: str | None = None) -> str | None:
 
 def tls_context(url: str, ca: str | None) -> ssl.SSLContext | None:
     """For a wss:// hub: the system's trusted certificates, or only `ca` (a file of
-    PEM certificates: a floor's own authority, or a hub's self-signed certificate)."""
+    PEM certificates: a floor's own authority, or a hub's self-signed certificate;
+    default $FLOORWATCH_CA, which is how `ssh` and `web` hand it to their boards)."""
     if not url.startswith("wss://"):
         return None
-    return ssl.create_default_context(cafile=ca)
+    return ssl.create_default_context(cafile=ca or os.environ.get("FLOORWATCH_CA") or None)
 
 
 def auth_headers(token: str | None) -> dict[str, str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import ssl
 import sys
 from pathlib import Path
@@ -23,12 +24,20 @@ def _add_common(parser: argparse.ArgumentParser, port: int) -> None:
     parser.add_argument("--port", type=int, default=port)
     parser.add_argument("--db", help=f"the hub's SQLite file (default {default_path()})")
     parser.add_argument("--max-sessions", type=positive_int, default=50, metavar="N")
+    parser.add_argument("--ca", metavar="FILE",
+                        help="for a wss:// hub: trust the certificates in this PEM file (the "
+                        "boards get it as $FLOORWATCH_CA; default: the system's)")
 
 
 def _hub(args: argparse.Namespace) -> str | None:
+    """The hub's address; with --ca, the file every board will trust it by."""
     try:
-        return hub_url(args.hub, "/subscribe")
-    except ValueError as exc:
+        url = hub_url(args.hub, "/subscribe")
+        if args.ca:
+            ca = Path(args.ca).resolve(strict=True)
+            os.environ["FLOORWATCH_CA"] = str(ca)  # the boards are children: they inherit it
+        return url
+    except (ValueError, OSError) as exc:
         print(f"floorwatch {args.command}: error: {exc}", file=sys.stderr)
         return None
 
