@@ -21,7 +21,7 @@ from tui.screens.alerts import AlertsScreen
 from tui.screens.base import FloorScreen
 from tui.screens.board import RESORT_S, BoardScreen
 from tui.screens.detail import DetailScreen
-from tui.screens.modals import ConfirmScreen, EndedCallScreen, HelpScreen, bindings_table
+from tui.screens.modals import ConfirmScreen, EndedCallScreen, HelpScreen, bindings_text
 from tui.widgets import AlertLine, CountsBar, StatusLine
 
 
@@ -317,7 +317,7 @@ async def test_help_lists_every_binding_and_layout_fits_80x24():
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
         console = Console(width=120, record=True, file=io.StringIO())
-        console.print(bindings_table(app.screen.groups))
+        console.print(bindings_text(app.screen.groups))
         text = console.export_text()
         for screen in (BoardScreen, DetailScreen, AlertsScreen):
             for binding in screen.BINDINGS:
@@ -431,13 +431,13 @@ async def test_barge_asks_first_and_listen_does_not():
 
 
 def test_help_names_keys_as_people_write_them():
-    table = bindings_table([("Board", [Binding("question_mark", "help", "Help"),
+    help_text = bindings_text([("Board", [Binding("question_mark", "help", "Help"),
                                        Binding("slash", "filter", "Filter"),
                                        Binding("pagedown", "page", "Page down"),
                                        Binding("enter", "open", "Open"),
                                        Binding("enter", "open_again", "Open")])])
     console = Console(width=60, record=True, file=io.StringIO())
-    console.print(table)
+    console.print(help_text)
     text = console.export_text()
     assert "?" in text and "/" in text and "PgDn" in text
     assert "question_mark" not in text and "pagedown" not in text

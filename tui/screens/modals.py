@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -42,12 +41,13 @@ def key_names(keys: str) -> str:
     return " ".join(KEY_NAMES.get(k.strip(), k.strip()) for k in keys.split(","))
 
 
-def bindings_table(groups: list[tuple[str, list[Binding]]]) -> Table:
-    table = Table(box=None, show_header=False, padding=(0, 1))
-    table.add_column(style="bold")
-    table.add_column()
+def bindings_text(groups: list[tuple[str, list[Binding]]]) -> Text:
+    """Each group's title, then one line a key: the keys in bold, in a column. Plain
+    Text rather than a Rich Table: a Table is measured and laid out again on every
+    render, which made opening help cost several board redraws."""
+    rows: list[tuple[str, str] | str] = []
     for title, bindings in groups:
-        table.add_row(Text(title, style="underline"), "")
+        rows.append(title)
         seen: set[str] = set()
         for b in bindings:
             if b.key_display:  # a footer pointer (1-4 Screens): the keys are listed apart
@@ -55,8 +55,18 @@ def bindings_table(groups: list[tuple[str, list[Binding]]]) -> Table:
             keys = key_names(b.key)
             if keys not in seen:  # one line a key, however many bindings name it
                 seen.add(keys)
-                table.add_row(keys, b.description or b.action)
-    return table
+                rows.append((keys, b.description or b.action))
+    width = max((len(row[0]) for row in rows if isinstance(row, tuple)), default=0)
+    text = Text()
+    for row in rows:
+        if text:
+            text.append("\n")
+        if isinstance(row, str):
+            text.append(row, style="underline")
+        else:
+            text.append(row[0].ljust(width), style="bold")
+            text.append("  " + row[1])
+    return text
 
 
 class HelpScreen(ModalScreen[None]):
@@ -71,7 +81,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):
             yield Static(LEGEND, id="legend")
-            yield Static(bindings_table(self.groups))
+            yield Static(bindings_text(self.groups))
 
     def action_dismiss(self) -> None:
         self.dismiss(None)
