@@ -1,5 +1,7 @@
 """`floorwatch analyze` and `floorwatch gateway`: the command lines that bring call audio
-in (tui/cli.py assembles them with the others). Neither imports a UI library."""
+in (tui/cli.py assembles them with the others). Neither imports a UI library, and the
+audio code (numpy, aiohttp) is imported only when one of them runs: every other
+command, and every board a remote session starts, stays as light as before."""
 
 from __future__ import annotations
 
@@ -18,10 +20,6 @@ from feeds.core.config import Audio, ConfigError, load
 from feeds.core.paths import data_dir
 from feeds.core.recording import write_recording
 from feeds.hub.auth import local_token
-from feeds.sources.analysis import CallAnalyzer
-from feeds.sources.codec import AudioError, read_wav
-from feeds.sources.gateway import Gateway, GatewayOptions, serve
-from feeds.sources.recorded import call_messages, parse_channels
 from tui.options import DEFAULT_HUB, add_token_option, positive_float, positive_int
 
 
@@ -62,6 +60,8 @@ def _add_config_option(parser: argparse.ArgumentParser) -> None:
 
 def _audio_settings(args: argparse.Namespace) -> Audio:
     """The config's [audio] section, checked by building an analyzer with it."""
+    from feeds.sources.analysis import CallAnalyzer
+
     audio = load(args.config).audio
     try:
         CallAnalyzer("check", 0.0, audio)
@@ -71,6 +71,8 @@ def _audio_settings(args: argparse.Namespace) -> Audio:
 
 
 def _channels(text: str) -> tuple[int, int]:
+    from feeds.sources.recorded import parse_channels
+
     try:
         return parse_channels(text)
     except ValueError as exc:
@@ -78,6 +80,9 @@ def _channels(text: str) -> tuple[int, int]:
 
 
 def _run_analyze(args: argparse.Namespace) -> int:
+    from feeds.sources.codec import AudioError, read_wav
+    from feeds.sources.recorded import call_messages
+
     prog = "floorwatch analyze"
     start = time.time() if args.start is None else args.start
     call = args.call or Path(args.file).name.removesuffix(".wav")
@@ -139,6 +144,8 @@ def gateway_key_path() -> Path:
 
 
 def _run_gateway(args: argparse.Namespace) -> int:
+    from feeds.sources.gateway import Gateway, GatewayOptions, serve
+
     prog = "floorwatch gateway"
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
