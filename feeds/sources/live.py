@@ -20,6 +20,10 @@ from feeds.sources.tracks import TrackPair
 CUSTOMER, AGENT = 0, 1
 #: call_start fields a platform's per-call parameters may set.
 CALL_FIELDS = ("agent_name", "queue", "customer")
+#: How far a chunk may land ahead of the analysis (a real stream: well under a second).
+MAX_AHEAD_S = 10
+#: The longest pause or discarded stretch a platform may report at once.
+MAX_SKIP_S = 600
 
 
 class StreamError(ValueError):
@@ -53,10 +57,23 @@ class LiveCall:
         return round(self.t0 + self.pair.cursor / RATE, 3)
 
     def audio(self, party: int, pos: int, samples: np.ndarray) -> list[Message]:
+        ahead = pos - self.pair.cursor
+        if ahead > MAX_AHEAD_S * RATE:  # the silence before it would be ours to hold
+            raise StreamError(f"a chunk {ahead / RATE:.1f} s ahead of the stream "
+                              f"(more than {MAX_AHEAD_S} s): its timestamps are wrong")
         return self._analyse(self.pair.put(party, pos, samples))
 
     def skip_to(self, pos: int) -> list[Message]:
-        return self._analyse(self.pair.skip_to(pos))
+        """The platform says the stream is at `pos` (a pause, discarded audio): silence,
+        measured a few seconds at a time so a long pause never sits in memory whole."""
+        ahead = pos - self.pair.cursor
+        if ahead > MAX_SKIP_S * RATE:
+            raise StreamError(f"the position jumps {ahead / RATE:.0f} s ahead (more than "
+                              f"{MAX_SKIP_S} s)")
+        out: list[Message] = []
+        while pos - self.pair.cursor > MAX_AHEAD_S * RATE:
+            out += self._analyse(self.pair.skip_to(self.pair.cursor + MAX_AHEAD_S * RATE))
+        return out + self._analyse(self.pair.skip_to(pos))
 
     def end(self, reason: str) -> list[Message]:
         """The rest of the audio and `call_end`; once."""

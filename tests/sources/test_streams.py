@@ -166,3 +166,18 @@ def test_audiohook_frame_sizes_and_durations() -> None:
     with pytest.raises(StreamError, match="not a whole number"):
         stream.binary(b"\xff" * 3)
     assert seconds("PT1H2M3.5S") == 3723.5 and seconds("PT0S") == 0.0
+
+
+def test_timestamps_that_would_make_us_hold_silence_are_refused() -> None:
+    stream = TwilioStream(clock=lambda: T0)
+    stream.receive(_start(agent="a", team="t"))
+    with pytest.raises(StreamError, match="ahead of the stream"):
+        stream.receive(_media("inbound", 11 * 3600 * 1000))
+    hook = AudioHookStream(clock=lambda: T0)
+    hook.text(_open(agent="a", team="t"))
+    _, out = hook.text(_msg("paused", 2, "PT0S"))
+    _, out = hook.text(_msg("resumed", 3, "PT300S", start="PT0S", discarded="PT300S"))
+    assert len([m for m in out if m["type"] == "sample"]) == 300 * 4  # a long pause, silent
+    assert hook.call.pair.counts.gap_samples == [300 * 8000] * 2
+    with pytest.raises(StreamError, match="jumps 3600 s ahead"):
+        hook.text(_msg("ping", 4, "PT3900S"))
