@@ -21,14 +21,10 @@ import select
 import shutil
 import signal
 import struct
-import subprocess
-import sys
-import tempfile
 import termios
 import time
-from pathlib import Path
 
-FLOORWATCH = str(Path(sys.executable).with_name("floorwatch"))
+from floorkit import FLOORWATCH, running_floor
 
 
 def on_pty(argv: list[str], cols: int, rows: int, settle_s: float, seconds: float,
@@ -81,32 +77,18 @@ def main() -> None:
     env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor"}
     env.pop("COLUMNS", None)
     env.pop("LINES", None)
-    with tempfile.TemporaryDirectory() as tmp:
-        hub = subprocess.Popen([FLOORWATCH, "hub", "--port", "0", "--db", f"{tmp}/hub.db"],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        sim = None
-        try:
-            url = hub.stdout.readline().split()[3]
-            sim = subprocess.Popen([FLOORWATCH, "simulate", "--to", f"{url}/publish",
-                                    "--calls", str(args.calls), "--warmup", "120"],
-                                   stderr=subprocess.DEVNULL)
-            print(f"floorwatch terminal bandwidth: {args.calls} live calls at 4 Hz, "
-                  f"{args.seconds:g} s counted after {args.settle:g} s")
-            print(f"{'size':>8} {'floorwatch watch':>18} {'top -d 1':>12} {'ratio':>8}")
-            for size in args.sizes.split(","):
-                cols, rows = (int(n) for n in size.split("x"))
-                board = on_pty([FLOORWATCH, "watch", url], cols, rows, args.settle,
-                               args.seconds, env)
-                top = (on_pty([shutil.which("top") or "top", "-d", "1"], cols, rows, 2.0,
-                              args.seconds, env) if shutil.which("top") else float("nan"))
-                print(f"{size:>8} {board / 1024:>13.1f} KiB/s {top / 1024:>7.1f} KiB/s "
-                      f"{board / top:>8.1f}")
-        finally:
-            for proc in (sim, hub):
-                if proc is not None:
-                    proc.terminate()
-                    with contextlib.suppress(subprocess.TimeoutExpired):
-                        proc.wait(10)
+    with running_floor(calls=args.calls, env=env) as floor:
+        print(f"floorwatch terminal bandwidth: {args.calls} live calls at 4 Hz, "
+              f"{args.seconds:g} s counted after {args.settle:g} s")
+        print(f"{'size':>8} {'floorwatch watch':>18} {'top -d 1':>12} {'ratio':>8}")
+        for size in args.sizes.split(","):
+            cols, rows = (int(n) for n in size.split("x"))
+            board = on_pty([FLOORWATCH, "watch", floor.url], cols, rows, args.settle,
+                           args.seconds, floor.env)
+            top = (on_pty([shutil.which("top") or "top", "-d", "1"], cols, rows, 2.0,
+                          args.seconds, floor.env) if shutil.which("top") else float("nan"))
+            print(f"{size:>8} {board / 1024:>13.1f} KiB/s {top / 1024:>7.1f} KiB/s "
+                  f"{board / top:>8.1f}")
 
 
 if __name__ == "__main__":

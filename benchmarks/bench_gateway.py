@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import base64
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from floorkit import cpu_seconds, running_floor
 from websockets.asyncio.client import connect
 
 from feeds.client.credentials import auth_headers
@@ -35,14 +35,7 @@ from feeds.sources.analysis import CallAnalyzer
 from feeds.sources.codec import ulaw
 from tests.speech import Line, Speech, tools_present
 
-FLOORWATCH = str(Path(sys.executable).parent / "floorwatch")
 KEY = "bench-key"
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def call_tracks(seconds: float) -> tuple[bytes, bytes]:
@@ -107,33 +100,21 @@ async def run(streams: int, seconds: float) -> None:
                 "track": track, "timestamp": str(k * 20),
                 "payload": base64.b64encode(audio[k * 160:(k + 1) * 160]).decode()}}))
         chunks.append((pair[0], pair[1]))
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "XDG_DATA_HOME": tmp}
-        hub = subprocess.Popen([FLOORWATCH, "hub", "--port", "0", "--db", f"{tmp}/hub.db"],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
-                               text=True)
-        url = hub.stdout.readline().split()[3]
-        token = (Path(tmp) / "floorwatch" / "local.token").read_text().strip()
-        gateway = subprocess.Popen(
-            [FLOORWATCH, "gateway", "--to", url, "--port", "0", "--key", KEY, "--token", token,
-             "--max-streams", str(streams + 10)],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True)
+    with running_floor() as floor:
+        gateway = floor.start("gateway", "--to", floor.url, "--port", "0", "--key", KEY,
+                              "--token", floor.token, "--max-streams", str(streams + 10),
+                              stdout=subprocess.PIPE)
         base = gateway.stdout.readline().split()[3]
-        try:
-            done, counts = asyncio.Event(), {}
-            counter = asyncio.create_task(count_samples(url, token, done, counts))
-            await asyncio.sleep(1.0)
-            g0, h0, t0 = cpu_seconds(gateway.pid), cpu_seconds(hub.pid), time.monotonic()
-            worst = await stream_all(base, streams, chunks)
-            await asyncio.sleep(2.0)
-            g1, h1, t1 = cpu_seconds(gateway.pid), cpu_seconds(hub.pid), time.monotonic()
-            done.set()
-            await counter
-        finally:
-            gateway.terminate()
-            hub.terminate()
-            gateway.wait()
-            hub.wait()
+        done, counts = asyncio.Event(), {}
+        counter = asyncio.create_task(count_samples(floor.url, floor.token, done, counts))
+        await asyncio.sleep(1.0)
+        hub = floor.hub
+        g0, h0, t0 = cpu_seconds(gateway.pid), cpu_seconds(hub.pid), time.monotonic()
+        worst = await stream_all(base, streams, chunks)
+        await asyncio.sleep(2.0)
+        g1, h1, t1 = cpu_seconds(gateway.pid), cpu_seconds(hub.pid), time.monotonic()
+        done.set()
+        await counter
     expected = streams * int(seconds / 0.25)
     start = time.process_time()
     c, a = ulaw(customer), ulaw(agent)

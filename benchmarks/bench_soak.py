@@ -22,41 +22,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import os
 import socket
-import subprocess
-import sys
-import tempfile
 import time
 import urllib.request
 from collections import Counter
-from pathlib import Path
 
 import msgpack
+from floorkit import cpu_seconds, rss_mb, running_floor
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 KINDS = ("stall", "history", "subscribe")
-PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/statm") as f:
-        return int(f.read().split()[1]) * PAGE / 2**20
-
-
-def cpu_s(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Reader:
@@ -119,14 +96,14 @@ async def soak(args: argparse.Namespace, hub_pid: int, url: str, headers: dict[s
     out: dict = {}
 
     async def stretch(name: str, seconds: float) -> None:
-        samples0, cpu0, wall0 = reader.samples, cpu_s(hub_pid), time.monotonic()
+        samples0, cpu0, wall0 = reader.samples, cpu_seconds(hub_pid), time.monotonic()
         peak = 0.0
         while time.monotonic() - wall0 < seconds:
             await asyncio.sleep(0.5)
             peak = max(peak, rss_mb(hub_pid))
         wall = time.monotonic() - wall0
         out[name] = {"peak_rss": peak, "end_rss": rss_mb(hub_pid),
-                     "cpu": (cpu_s(hub_pid) - cpu0) / wall,
+                     "cpu": (cpu_seconds(hub_pid) - cpu0) / wall,
                      "samples_per_s": (reader.samples - samples0) / wall}
 
     await asyncio.sleep(5)  # the floor warms up
@@ -152,32 +129,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--attackers", type=int, default=6, help="of each kind")
     args = parser.parse_args()
-    exe = Path(sys.executable).with_name("floorwatch")
-    with tempfile.TemporaryDirectory() as tmp:
-        env = dict(os.environ, XDG_DATA_HOME=tmp)
-        port = free_port()
-        url = f"ws://127.0.0.1:{port}"
-        hub = subprocess.Popen([exe, "hub", "--port", str(port), "--db", f"{tmp}/hub.db"],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        sim = None
-        try:
-            token_file = Path(tmp) / "floorwatch" / "local.token"
-            for _ in range(100):
-                if token_file.exists():
-                    break
-                time.sleep(0.1)
-            headers = {"Authorization": f"Bearer {token_file.read_text().strip()}"}
-            sim = subprocess.Popen([exe, "simulate", "--calls", str(args.calls),
-                                    "--to", f"{url}/publish"], env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            result = asyncio.run(soak(args, hub.pid, url, headers,
-                                      f"http://127.0.0.1:{port}/healthz"))
-        finally:
-            for proc in (sim, hub):
-                if proc is not None:
-                    proc.terminate()
-                    with contextlib.suppress(subprocess.TimeoutExpired):
-                        proc.wait(10)
+    with running_floor(calls=args.calls) as floor:
+        headers = {"Authorization": f"Bearer {floor.token}"}
+        result = asyncio.run(soak(args, floor.hub.pid, floor.url, headers,
+                                  f"http://127.0.0.1:{floor.port}/healthz"))
     base, attack = result["baseline"], result["attack"]
     print(f"floorwatch hub soak: {args.calls} simulated calls, {args.attackers} never-reading "
           f"clients of each kind ({', '.join(KINDS)}) for {args.seconds:g} s after a "

@@ -21,25 +21,13 @@ import argparse
 import asyncio
 import contextlib
 import os
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 import asyncssh
-
-FW = str(Path(sys.executable).with_name("floorwatch"))
-TICK = os.sysconf("SC_CLK_TCK")
-PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from floorkit import cpu_seconds, free_port, rss_mb, running_floor
 
 
 def boards(hub_port: int) -> list[int]:
@@ -53,12 +41,9 @@ def usage(pids: list[int]) -> tuple[float, float]:
     """CPU seconds and RSS MB of these processes, summed."""
     cpu = rss = 0.0
     for pid in pids:
-        with contextlib.suppress(OSError):
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            cpu += (int(fields[11]) + int(fields[12])) / TICK
-            with open(f"/proc/{pid}/statm") as f:
-                rss += int(f.read().split()[1]) * PAGE / 2**20
+        with contextlib.suppress(OSError):  # a board may have just ended
+            cpu += cpu_seconds(pid)
+            rss += rss_mb(pid)
     return cpu, rss
 
 
@@ -172,44 +157,20 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=20.0)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        env = dict(os.environ, XDG_DATA_HOME=tmp)
-        hub_port, ssh_port = free_port(), free_port()
-        hub = f"ws://127.0.0.1:{hub_port}"
-        db = f"{tmp}/hub.db"
-        procs = [subprocess.Popen([FW, "hub", "--port", str(hub_port), "--db", db], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-        try:
-            token = Path(tmp) / "floorwatch" / "local.token"
-            for _ in range(100):
-                if token.exists():
-                    break
-                time.sleep(0.1)
-            quiet = dict(env=env, check=True, capture_output=True)
-            subprocess.run([FW, "user", "add", "lead", "--role", "lead", "--db", db], **quiet)
-            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
-                            f"{tmp}/key"], check=True)
-            subprocess.run([FW, "user", "add-key", "lead", f"{tmp}/key.pub", "--db", db],
-                           **quiet)
-            procs.append(subprocess.Popen(
-                [FW, "simulate", "--calls", str(args.calls), "--warmup", "120", "--to",
-                 f"{hub}/publish"], env=env, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL))
-            procs.append(subprocess.Popen(
-                [FW, "ssh", "--hub", hub, "--port", str(ssh_port), "--db", db,
-                 "--max-per-minute", str(args.sessions + 10)], env=env,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-            time.sleep(3)
-            rates = {size: asyncio.run(bandwidth(ssh_port, f"{tmp}/key", size, args.seconds))
-                     for size in ((160, 48), (80, 24))}
-            tops = {size: top_rate(size, args.seconds) for size in rates}
-            result = asyncio.run(sessions(ssh_port, hub_port, f"{tmp}/key", args.sessions,
-                                          args.seconds))
-        finally:
-            for proc in reversed(procs):
-                proc.terminate()
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(10)
+    with running_floor(calls=args.calls) as floor, tempfile.TemporaryDirectory() as tmp:
+        ssh_port = free_port()
+        floor.run("user", "add", "lead", "--role", "lead", "--db", floor.db)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", f"{tmp}/key"],
+                       check=True)
+        floor.run("user", "add-key", "lead", f"{tmp}/key.pub", "--db", floor.db)
+        floor.start("ssh", "--hub", floor.url, "--port", str(ssh_port), "--db", floor.db,
+                    "--max-per-minute", str(args.sessions + 10))
+        time.sleep(3)
+        rates = {size: asyncio.run(bandwidth(ssh_port, f"{tmp}/key", size, args.seconds))
+                 for size in ((160, 48), (80, 24))}
+        tops = {size: top_rate(size, args.seconds) for size in rates}
+        result = asyncio.run(sessions(ssh_port, floor.port, f"{tmp}/key", args.sessions,
+                                      args.seconds))
     print(f"floorwatch over SSH: {args.calls} simulated calls")
     print(f"{'size':>8}{'board over ssh':>18}{'top -d 1':>12}{'ratio':>8}")
     for size, rate in rates.items():
