@@ -128,8 +128,10 @@ class Gateway:
             "X-Twilio-Signature")
         if not token or not signature:
             return False
-        url = (self.options.public_url.rstrip("/") + request.path_qs
-               if self.options.public_url else str(request.url))
+        # Twilio signs the wss:// URL it was given; behind a TLS proxy this server sees
+        # http://, so the default is that URL rebuilt from the Host header.
+        base = self.options.public_url or f"wss://{request.host}"
+        url = base.rstrip("/") + request.path_qs
         digest = hmac.new(token.encode(), url.encode(), hashlib.sha1).digest()
         return hmac.compare_digest(base64.b64encode(digest).decode(), signature)
 

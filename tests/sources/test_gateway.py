@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
+import hmac
 import json
 import socket
 import subprocess
@@ -329,3 +331,32 @@ async def test_a_gateway_the_hub_refuses_stops_and_says_why(tmp_path: Path) -> N
         assert b"--token or $FLOORWATCH_TOKEN" in await gateway.stderr.read()
     finally:
         assert await stop_hub_process(hub) == 0
+
+
+async def test_a_stream_signed_by_the_twilio_account_needs_no_key(tmp_path: Path) -> None:
+    """X-Twilio-Signature: HMAC-SHA1 of the wss:// URL Twilio was given, with the account's
+    auth token; a wrong one is refused."""
+    hub, url = await start_hub_process(tmp_path / "hub.db")
+    try:
+        async with gateway_to(url, "--twilio-auth-token", "tw-secret") as base:
+            address = base.replace("http://", "wss://") + "/twilio"
+            good = base64.b64encode(hmac.new(b"tw-secret", address.encode(),
+                                             hashlib.sha1).digest()).decode()
+            start = json.dumps({"event": "start", "start": {
+                "callSid": "CA-signed", "customParameters": {"agent": "a", "team": "t"}}})
+            async with connect(base.replace("http", "ws") + "/twilio",
+                               additional_headers={"X-Twilio-Signature": good}) as ws:
+                await ws.send(start)
+                await ws.send(json.dumps({"event": "stop"}))
+            async with connect(base.replace("http", "ws") + "/twilio",
+                               additional_headers={"X-Twilio-Signature": good[:-4] + "AAA="}
+                               ) as ws:
+                await ws.send(start)
+                with pytest.raises(ConnectionClosed) as closed:
+                    await asyncio.wait_for(ws.recv(), 10)
+            assert "unauthorized" in closed.value.rcvd.reason
+            status = json.loads(_http(base + "/status")[1])
+            assert status["opened"] == 2 and status["closed_with_error"] == 1
+    finally:
+        assert await stop_hub_process(hub) == 0
+
