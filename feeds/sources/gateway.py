@@ -99,7 +99,9 @@ class Gateway:
         yield
         for call in list(self.streams.live.values()):
             self.outbox.put(call.end("gateway stopped"))
-        await self.outbox.drain(5.0)
+        if not await self.outbox.drain(5.0):
+            log.warning("stopping with %d messages the hub did not take",
+                        len(self.outbox.queue))
         sender.cancel()
         watchdog.cancel()
         for task in [sender, watchdog, *self._tasks]:
