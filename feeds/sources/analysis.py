@@ -6,7 +6,8 @@ each party's loudness over their own speech and their median F0 while voiced, or
 
 - *line noise*: a frame is speech only if it is `noise_margin_db` over that channel's
   noise floor, the lowest of its recent quiet moments (minimum statistics over
-  `noise_window_s`), and over `min_speech_db`;
+  `noise_window_s`), and over `min_speech_dbfs` (the settings: `[audio]` in the
+  config, feeds.core.config.Audio);
 - *bleed*: a stereo recording carries the other party 25–35 dB down, so a frame is
   a party's speech only if it is no more than `bleed_db` under the other channel's
   frame. True double talk has both parties within a few dB of each other.
