@@ -216,7 +216,8 @@ class Gateway:
             call = stream.call
             if call is not None:
                 self._publish(call, stream.end(reason))
-                self.streams.live.pop(call.call, None)
+                if self.streams.live.get(call.call) is call:  # not a newer stream's
+                    del self.streams.live[call.call]
             counts = call.pair.counts.describe() if call is not None else "no call"
             (log.info if ok else log.warning)(
                 "%s stream from %s: call %s, %.1f s, %s: %s", kind, request.remote,
@@ -245,7 +246,7 @@ class Gateway:
 
     def _publish(self, call: LiveCall | None, messages: list[Message]) -> None:
         if call is not None and not call.ended:
-            self.streams.live.setdefault(call.call, call)
+            self.streams.live[call.call] = call  # a platform's restarted stream takes over
         self.outbox.put(messages)
 
     # --- HTTP --------------------------------------------------------------------------
